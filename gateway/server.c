@@ -1,0 +1,702 @@
+/* The privileged parent process (server.h): accept, fork one session per connection,
+ * answer the sessions' authentication and audit requests, enforce session limits,
+ * reap sessions, stop gracefully. Single-threaded around poll(2); signals arrive
+ * through a self-pipe. */
+#include "gateway/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gateway/err.h"
+#include "gateway/ipc.h"
+#include "gateway/log.h"
+#include "gateway/metrics.h"
+#include "gateway/path.h"
+#include "gateway/session.h"
+#include "gateway/users.h"
+
+struct psess {
+    pid_t pid;
+    int ipc;                 /* -1 once the session closed its end */
+    const struct gw_listener_def *l;
+    char id[17];
+    char remote[64];
+    char addr[48];
+    bool logged_in;
+    bool anonymous;
+    char user[GW_MAX_USER_NAME + 1];
+    int64_t started_ms;
+};
+
+/* Parent state: one server per process. */
+static struct {
+    struct gw_server_ctx *ctx;
+    int lfd[GW_MAX_LISTENERS];
+    int sigpipe[2];
+    struct psess *sess;
+    size_t nsess, cap;
+    struct auth_throttle *throttle;
+    bool stopping;
+    int64_t stop_deadline;
+    bool have_run_as;
+    uid_t run_uid;
+    gid_t run_gid;
+    char ipcbuf[GW_MAX_IPC_MSG];
+} S = {.sigpipe = {-1, -1}};
+
+static void on_signal(int sig)
+{
+    unsigned char c = (unsigned char)sig;
+    int saved = errno;
+    if (write(S.sigpipe[1], &c, 1) < 0) {
+        /* pipe full: a wake-up is already pending */
+    }
+    errno = saved;
+}
+
+static int64_t now_ms(void)
+{
+    return gw_now_ms();
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *addr, size_t addrsz, char *remote,
+                        size_t remotesz)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    const char *h = strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host;
+    snprintf(addr, addrsz, "%s", h);
+    if (strchr(h, ':'))
+        snprintf(remote, remotesz, "[%s]:%u", h, port);
+    else
+        snprintf(remote, remotesz, "%s:%u", h, port);
+}
+
+int gw_mkdir_beneath(const char *base, const char *rel, unsigned mode)
+{
+    int rc = 0;
+    int dfd = open(base, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (dfd < 0)
+        return gw_err_from_errno(errno);
+    char copy[GW_MAX_PATH];
+    snprintf(copy, sizeof copy, "%s", rel);
+    char *save = NULL;
+    for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0) {
+            rc = GW_ERR_ESCAPE;
+            break;
+        }
+        if (mkdirat(dfd, comp, mode) != 0 && errno != EEXIST) {
+            rc = gw_err_from_errno(errno);
+            break;
+        }
+        int next = openat(dfd, comp, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0) {
+            struct stat st;
+            bool link = fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+            rc = link ? GW_ERR_ESCAPE : gw_err_from_errno(errno);
+            break;
+        }
+        close(dfd);
+        dfd = next;
+    }
+    close(dfd);
+    return rc;
+}
+
+static int bind_one(const char *host, int port, char *err, size_t errsz)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int gai = getaddrinfo(host, portstr, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errsz, "listen address %s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (res->ai_family == AF_INET6) {
+            int zero = 0; /* "::" also accepts IPv4, like most daemons */
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        }
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 511) != 0) {
+            snprintf(err, errsz, "cannot listen on %s port %d: %s", host, port, strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+    } else {
+        snprintf(err, errsz, "socket: %s", strerror(errno));
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int gw_server_bind(struct gw_server_ctx *ctx, char *err, size_t errsz)
+{
+    S.ctx = ctx;
+    for (size_t i = 0; i < ctx->nlisteners && i < GW_MAX_LISTENERS; i++) {
+        S.lfd[i] = -1;
+        if (ctx->listeners[i].port == 0)
+            continue;
+        S.lfd[i] = bind_one(ctx->cfg->listen, ctx->listeners[i].port, err, errsz);
+        if (S.lfd[i] < 0)
+            return GW_ERR_CONFIG;
+    }
+    if (ctx->cfg->run_as[0]) {
+        struct passwd *pw = getpwnam(ctx->cfg->run_as);
+        if (!pw) {
+            snprintf(err, errsz, "run_as: no such user '%s'", ctx->cfg->run_as);
+            return GW_ERR_CONFIG;
+        }
+        S.have_run_as = true;
+        S.run_uid = pw->pw_uid;
+        S.run_gid = pw->pw_gid;
+    }
+    return 0;
+}
+
+static void audit_parent(const struct psess *p, const char *event, const char *user,
+                         const char *status, const char *error, const char *proto)
+{
+    struct audit_record r;
+    audit_record_init(&r);
+    r.event = event;
+    r.proto = proto ? proto : p->l->proto;
+    r.session = p->id;
+    r.user = user;
+    r.remote = p->remote;
+    r.status = status;
+    r.error = error;
+    if (strcmp(event, "logout") == 0)
+        r.duration_ms = now_ms() - p->started_ms;
+    int rc = audit_append(S.ctx->audit, &r);
+    gw_metrics_audit(&r);
+    if (rc < 0)
+        gw_log(GW_LOG_ERROR, "audit log write failed: %s", gw_strerror(rc));
+}
+
+/* The audit proto a session may claim: its listener's, or ftps for an ftp listener
+ * after AUTH TLS. */
+static const char *checked_proto(const struct psess *p, const struct gw_ipc_msg *m, char *buf,
+                                 size_t bufsz)
+{
+    if (!gw_ipc_get_str(m, GW_F_A_PROTO, buf, bufsz))
+        return p->l->proto;
+    if (strcmp(buf, p->l->proto) == 0 || (strcmp(p->l->proto, "ftp") == 0 && strcmp(buf, "ftps") == 0))
+        return buf;
+    return NULL;
+}
+
+static void reply_result(struct gw_buf *rep, int result, int64_t delay)
+{
+    gw_ipc_begin(rep, GW_IPC_REPLY);
+    gw_ipc_put_int(rep, GW_F_RESULT, result);
+    if (delay > 0)
+        gw_ipc_put_int(rep, GW_F_DELAY, delay);
+}
+
+static void login_ok(struct psess *p, struct gw_buf *rep, const char *user, const char *home,
+                     bool ro, bool anon, const char *proto)
+{
+    if (strcmp(home, "/") != 0) {
+        int rc = gw_mkdir_beneath(S.ctx->cfg->root, home, 0755);
+        if (rc < 0)
+            gw_log(GW_LOG_WARN, "cannot create home %s for %s: %s", home, user, gw_strerror(rc));
+        else if (S.have_run_as) {
+            char path[GW_MAX_PATH];
+            snprintf(path, sizeof path, "%s%s", S.ctx->cfg->root, home);
+            if (lchown(path, S.run_uid, S.run_gid) != 0)
+                gw_log(GW_LOG_WARN, "cannot chown home %s: %s", path, strerror(errno));
+        }
+    }
+    p->logged_in = true;
+    p->anonymous = anon;
+    snprintf(p->user, sizeof p->user, "%s", user);
+    reply_result(rep, GW_AUTH_OK, 0);
+    gw_ipc_put_str(rep, GW_F_USER, user);
+    gw_ipc_put_str(rep, GW_F_HOME, home);
+    gw_ipc_put_int(rep, GW_F_READONLY, ro || anon);
+    audit_parent(p, "login", user, "ok", NULL, proto);
+    gw_log(GW_LOG_INFO, "session %s: %s logged in from %s", p->id, user, p->remote);
+}
+
+static void login_failed(struct psess *p, struct gw_buf *rep, const char *user, const char *why,
+                         const char *proto)
+{
+    int64_t t = now_ms();
+    auth_throttle_fail(S.throttle, p->addr, t);
+    int64_t delay = auth_throttle_delay(S.throttle, p->addr, t);
+    reply_result(rep, GW_AUTH_DENIED, delay < 300 ? 300 : delay);
+    audit_parent(p, "login_failed", user, "failed", why, proto);
+    gw_log(GW_LOG_INFO, "session %s: login failed for '%s' from %s: %s", p->id, user, p->remote,
+           why);
+}
+
+static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
+{
+    char user[GW_MAX_USER_NAME + 1] = "", pass[GW_MAX_PASSWORD + 1], type[64], blob[8192];
+    char protobuf[8], err[256];
+    const char *proto = checked_proto(p, m, protobuf, sizeof protobuf);
+    int64_t probe = 0;
+    struct auth_db db = {0};
+    if (!proto || p->logged_in) {
+        reply_result(rep, GW_AUTH_DENIED, 0);
+        return;
+    }
+    if (m->type == GW_IPC_AUTH_ANON) {
+        if (!S.ctx->cfg->anonymous) {
+            login_failed(p, rep, "anonymous", "anonymous access is disabled", proto);
+            return;
+        }
+        gw_mkdir_beneath(S.ctx->cfg->root, S.ctx->cfg->anon_root, 0755);
+        login_ok(p, rep, "anonymous", S.ctx->cfg->anon_root, true, true, proto);
+        return;
+    }
+    if (!gw_ipc_get_str(m, GW_F_USER, user, sizeof user) || !auth_name_valid(user)) {
+        login_failed(p, rep, user[0] ? user : "?", "invalid user name", proto);
+        return;
+    }
+    int64_t wait = auth_throttle_delay(S.throttle, p->addr, now_ms());
+    if (wait > 0) {
+        reply_result(rep, GW_AUTH_THROTTLED, wait);
+        audit_parent(p, "login_failed", user, "failed", "throttled", proto);
+        return;
+    }
+    if (auth_db_load(S.ctx->users_path, &db, err, sizeof err) != 0) {
+        gw_log(GW_LOG_ERROR, "users file %s: %s", S.ctx->users_path, err);
+        reply_result(rep, GW_AUTH_DENIED, 0);
+        return;
+    }
+    const struct auth_user *u = auth_db_find(&db, user);
+    bool ok = false;
+    if (m->type == GW_IPC_AUTH_PASSWORD) {
+        /* auth_check_password hashes even for unknown users: no timing oracle. */
+        if (gw_ipc_get_str(m, GW_F_PASSWORD, pass, sizeof pass))
+            ok = auth_check_password(u, pass) && u;
+        explicit_bzero(pass, sizeof pass);
+    } else if (gw_ipc_get_str(m, GW_F_KEYTYPE, type, sizeof type) &&
+               gw_ipc_get_str(m, GW_F_KEYBLOB, blob, sizeof blob)) {
+        ok = u && auth_check_key(u, type, blob);
+        gw_ipc_get_int(m, GW_F_PROBE, &probe);
+    }
+    if (ok && probe) {
+        reply_result(rep, GW_AUTH_OK, 0);
+    } else if (ok) {
+        auth_throttle_ok(S.throttle, p->addr);
+        login_ok(p, rep, u->name, u->home, u->read_only, false, proto);
+    } else if (!probe) {
+        login_failed(p, rep, user, u ? "wrong credentials" : "unknown user", proto);
+    } else {
+        reply_result(rep, GW_AUTH_DENIED, 0);
+    }
+    auth_db_free(&db);
+}
+
+static void handle_audit(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
+{
+    char event[16], proto_buf[8], status[16], path[GW_MAX_PATH], path2[GW_MAX_PATH];
+    char error[512], sha[65];
+    struct audit_record r;
+    audit_record_init(&r);
+    r.session = p->id;
+    r.remote = p->remote;
+    r.user = p->logged_in ? p->user : NULL;
+    r.proto = checked_proto(p, m, proto_buf, sizeof proto_buf);
+    if (gw_ipc_get_str(m, GW_F_A_EVENT, event, sizeof event))
+        r.event = event;
+    if (gw_ipc_get_str(m, GW_F_A_STATUS, status, sizeof status))
+        r.status = status;
+    if (gw_ipc_get_str(m, GW_F_A_PATH, path, sizeof path))
+        r.path = path;
+    if (gw_ipc_get_str(m, GW_F_A_PATH2, path2, sizeof path2))
+        r.path2 = path2;
+    if (gw_ipc_get_str(m, GW_F_A_ERROR, error, sizeof error))
+        r.error = error;
+    if (gw_ipc_get_str(m, GW_F_A_SHA256, sha, sizeof sha))
+        r.sha256 = sha;
+    gw_ipc_get_int(m, GW_F_A_BYTES, &r.bytes);
+    gw_ipc_get_int(m, GW_F_A_OFFSET, &r.offset);
+    gw_ipc_get_int(m, GW_F_A_SIZE, &r.size);
+    gw_ipc_get_int(m, GW_F_A_DURATION, &r.duration_ms);
+    /* Sessions report file operations, never logins: those are the parent's. */
+    bool ok = r.proto && r.event && strcmp(r.event, "login") && strcmp(r.event, "login_failed") &&
+              strcmp(r.event, "logout") && audit_record_valid(&r);
+    int rc = ok ? audit_append(S.ctx->audit, &r) : GW_ERR_INVAL;
+    if (ok)
+        gw_metrics_audit(&r);
+    if (!ok)
+        gw_log(GW_LOG_WARN, "session %s: rejected an invalid audit record", p->id);
+    else if (rc < 0)
+        gw_log(GW_LOG_ERROR, "audit log write failed: %s", gw_strerror(rc));
+    reply_result(rep, rc < 0 ? rc : 0, 0);
+}
+
+static void handle_ipc(struct psess *p)
+{
+    struct gw_ipc_msg m;
+    struct gw_buf rep;
+    ssize_t n = gw_ipc_recv(p->ipc, S.ipcbuf, sizeof S.ipcbuf);
+    if (n <= 0) {
+        close(p->ipc);
+        p->ipc = -1;
+        return;
+    }
+    gw_buf_init(&rep, GW_MAX_IPC_MSG);
+    if (gw_ipc_decode(S.ipcbuf, (size_t)n, &m) != 0) {
+        gw_log(GW_LOG_WARN, "session %s: malformed request; closing its channel", p->id);
+        close(p->ipc);
+        p->ipc = -1;
+    } else {
+        switch (m.type) {
+        case GW_IPC_AUTH_PASSWORD:
+        case GW_IPC_AUTH_KEY:
+        case GW_IPC_AUTH_ANON: handle_auth(p, &m, &rep); break;
+        case GW_IPC_AUDIT: handle_audit(p, &m, &rep); break;
+        default: reply_result(&rep, GW_ERR_PROTO, 0); break;
+        }
+        if (rep.len && gw_ipc_send(p->ipc, &rep) < 0) {
+            close(p->ipc);
+            p->ipc = -1;
+        }
+    }
+    gw_buf_free(&rep);
+}
+
+static unsigned sessions_from(const char *addr)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < S.nsess; i++)
+        n += strcmp(S.sess[i].addr, addr) == 0;
+    return n;
+}
+
+static void drop_privileges(void)
+{
+    if (!S.have_run_as)
+        return;
+    if (setgroups(0, NULL) != 0 || setgid(S.run_gid) != 0 || setuid(S.run_uid) != 0) {
+        gw_log(GW_LOG_ERROR, "cannot switch to run_as user: %s", strerror(errno));
+        _exit(1);
+    }
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+static void run_session(const struct gw_listener_def *l, int cfd, int ipc,
+                        const struct sockaddr_storage *peer, socklen_t plen, const struct psess *p)
+{
+    struct gw_session s;
+    memset(&s, 0, sizeof s);
+    for (size_t i = 0; i < S.ctx->nlisteners; i++)
+        if (S.lfd[i] >= 0)
+            close(S.lfd[i]);
+    for (size_t i = 0; i < S.nsess; i++)
+        if (S.sess[i].ipc >= 0)
+            close(S.sess[i].ipc);
+    close(S.sigpipe[0]);
+    close(S.sigpipe[1]);
+    audit_close(S.ctx->audit); /* a session never holds the audit log */
+    S.ctx->audit = NULL;
+    gw_session_setup_signals();
+    drop_privileges();
+    s.cfg = S.ctx->cfg;
+    s.mount_factory = S.ctx->mount_factory;
+    s.keys = S.ctx->keys;
+    s.fd = cfd;
+    s.ipc = ipc;
+    s.implicit_tls = l->implicit_tls;
+    memcpy(s.id, p->id, sizeof s.id);
+    snprintf(s.proto, sizeof s.proto, "%s", l->proto);
+    memcpy(s.remote, p->remote, sizeof s.remote);
+    memcpy(s.remote_addr, p->addr, sizeof s.remote_addr);
+    memcpy(&s.peer, peer, sizeof *peer);
+    s.peer_len = plen;
+    s.local_len = sizeof s.local;
+    getsockname(cfd, (struct sockaddr *)&s.local, &s.local_len);
+    int status = l->fe->serve(&s, l->fe_state);
+    close(cfd);
+    close(ipc);
+    free(S.sess);
+    auth_throttle_free(S.throttle);
+    exit(status & 0xff);
+}
+
+static void accept_one(size_t li)
+{
+    const struct gw_listener_def *l = &S.ctx->listeners[li];
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    int cfd = accept4(S.lfd[li], (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+    if (cfd < 0)
+        return;
+    struct psess p;
+    memset(&p, 0, sizeof p);
+    format_addr(&peer, p.addr, sizeof p.addr, p.remote, sizeof p.remote);
+    const struct gw_config *cfg = S.ctx->cfg;
+    const char *refuse = NULL;
+    if (S.stopping)
+        refuse = "server shutting down";
+    else if (S.nsess >= (size_t)cfg->max_sessions)
+        refuse = "max_sessions reached";
+    else if (sessions_from(p.addr) >= (unsigned)cfg->max_per_address)
+        refuse = "max_per_address reached";
+    int sv[2] = {-1, -1};
+    if (!refuse && S.nsess == S.cap) {
+        size_t ncap = S.cap ? S.cap * 2 : 64;
+        struct psess *ns = realloc(S.sess, ncap * sizeof *ns);
+        if (!ns)
+            refuse = "out of memory";
+        else
+            S.sess = ns, S.cap = ncap;
+    }
+    if (!refuse && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        refuse = "socketpair failed";
+    if (refuse) {
+        gw_log(GW_LOG_WARN, "%s connection from %s refused: %s", l->name, p.remote, refuse);
+        if (l->fe->refuse_message &&
+            send(cfd, l->fe->refuse_message, strlen(l->fe->refuse_message),
+                 MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+            /* best effort */
+        }
+        close(cfd);
+        return;
+    }
+    unsigned char rnd[8];
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+        memset(rnd, 0, sizeof rnd);
+    for (int i = 0; i < 8; i++)
+        snprintf(p.id + 2 * i, 3, "%02x", rnd[i]);
+    p.l = l;
+    p.started_ms = now_ms();
+    int one = 1;
+    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        run_session(l, cfd, sv[1], &peer, plen, &p);
+    }
+    close(sv[1]);
+    close(cfd);
+    if (pid < 0) {
+        gw_log(GW_LOG_ERROR, "fork: %s", strerror(errno));
+        close(sv[0]);
+        return;
+    }
+    p.pid = pid;
+    p.ipc = sv[0];
+    S.sess[S.nsess++] = p;
+    gw_metrics_session_open(l->proto);
+    gw_log(GW_LOG_DEBUG, "session %s: %s connection from %s (pid %d)", p.id, l->name, p.remote,
+           (int)pid);
+}
+
+static void reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < S.nsess; i++) {
+            struct psess *p = &S.sess[i];
+            if (p->pid != pid)
+                continue;
+            /* Serve what the session still queued before it ended. */
+            while (p->ipc >= 0) {
+                struct pollfd pf = {.fd = p->ipc, .events = POLLIN};
+                if (poll(&pf, 1, 0) <= 0 || !(pf.revents & (POLLIN | POLLHUP)))
+                    break;
+                handle_ipc(p);
+            }
+            if (p->ipc >= 0)
+                close(p->ipc);
+            char why[64] = "";
+            if (WIFSIGNALED(status)) {
+                snprintf(why, sizeof why, "session ended by signal %d", WTERMSIG(status));
+                gw_log(GW_LOG_WARN, "session %s (pid %d): %s", p->id, (int)pid, why);
+            }
+            if (p->logged_in)
+                audit_parent(p, "logout", p->user, why[0] ? "aborted" : "ok", why[0] ? why : NULL,
+                             NULL);
+            gw_metrics_session_close(p->l->proto);
+            S.sess[i] = S.sess[--S.nsess];
+            break;
+        }
+    }
+}
+
+static void reload(void)
+{
+    if (S.ctx->audit && audit_reopen(S.ctx->audit) < 0)
+        gw_log(GW_LOG_ERROR, "cannot reopen the audit log");
+    if (!S.ctx->config_path) {
+        gw_log(GW_LOG_INFO, "SIGHUP: logs reopened");
+        return;
+    }
+    struct gw_config fresh;
+    char err[512];
+    cfg_defaults(&fresh);
+    if (cfg_load(&fresh, S.ctx->config_path, err, sizeof err) != 0) {
+        gw_log(GW_LOG_ERROR, "SIGHUP: configuration not reloaded: %s", err);
+    } else {
+        /* Limits and policies apply to new sessions; listeners, root and state need a
+         * restart. */
+        struct gw_config *c = S.ctx->cfg;
+        c->anonymous = fresh.anonymous;
+        c->max_sessions = fresh.max_sessions;
+        c->max_per_address = fresh.max_per_address;
+        c->login_timeout = fresh.login_timeout;
+        c->idle_timeout = fresh.idle_timeout;
+        c->data_timeout = fresh.data_timeout;
+        c->max_login_fails = fresh.max_login_fails;
+        c->partial_ttl = fresh.partial_ttl;
+        c->shutdown_grace = fresh.shutdown_grace;
+        c->ftp_require_tls = fresh.ftp_require_tls;
+        c->ftp_allow_plaintext = fresh.ftp_allow_plaintext;
+        if (S.ctx->audit && audit_set_outputs(S.ctx->audit, fresh.xferlog, fresh.syslog) < 0)
+            gw_log(GW_LOG_ERROR, "SIGHUP: cannot open the xferlog %s: keeping the old one",
+                   fresh.xferlog);
+        gw_log(GW_LOG_INFO, "SIGHUP: configuration reloaded, logs reopened");
+    }
+    cfg_free(&fresh);
+}
+
+static void begin_stop(void)
+{
+    if (S.stopping)
+        return;
+    S.stopping = true;
+    S.stop_deadline = now_ms() + (int64_t)S.ctx->cfg->shutdown_grace * 1000;
+    for (size_t i = 0; i < S.ctx->nlisteners; i++)
+        if (S.lfd[i] >= 0) {
+            close(S.lfd[i]);
+            S.lfd[i] = -1;
+        }
+    for (size_t i = 0; i < S.nsess; i++)
+        kill(S.sess[i].pid, SIGTERM);
+    gw_log(GW_LOG_INFO, "stopping: %zu session(s) have %ds to finish", S.nsess,
+           S.ctx->cfg->shutdown_grace);
+}
+
+int gw_server_run(struct gw_server_ctx *ctx)
+{
+    struct pollfd *pfd = NULL;
+    size_t pcap = 0;
+    int status = 0;
+    S.ctx = ctx;
+    S.throttle = auth_throttle_new();
+    if (!S.throttle || pipe2(S.sigpipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        gw_log(GW_LOG_ERROR, "cannot set up the server loop");
+        status = 1;
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    for (;;) {
+        if (S.stopping && S.nsess == 0)
+            break;
+        if (S.stopping && now_ms() >= S.stop_deadline) {
+            for (size_t i = 0; i < S.nsess; i++)
+                kill(S.sess[i].pid, SIGKILL);
+            S.stop_deadline = now_ms() + 5000;
+        }
+        size_t need = 1 + ctx->nlisteners + S.nsess;
+        if (need > pcap) {
+            struct pollfd *np = realloc(pfd, need * 2 * sizeof *np);
+            if (!np) {
+                status = 1;
+                goto out;
+            }
+            pfd = np;
+            pcap = need * 2;
+        }
+        size_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = S.sigpipe[0], .events = POLLIN};
+        for (size_t i = 0; i < ctx->nlisteners; i++)
+            pfd[n++] = (struct pollfd){.fd = S.lfd[i], .events = POLLIN};
+        for (size_t i = 0; i < S.nsess; i++)
+            pfd[n++] = (struct pollfd){.fd = S.sess[i].ipc, .events = POLLIN};
+        int r = poll(pfd, n, 1000);
+        if (r < 0 && errno != EINTR) {
+            gw_log(GW_LOG_ERROR, "poll: %s", strerror(errno));
+            status = 1;
+            goto out;
+        }
+        if (r <= 0)
+            continue;
+        if (pfd[0].revents & POLLIN) {
+            unsigned char sigs[64];
+            ssize_t k = read(S.sigpipe[0], sigs, sizeof sigs);
+            for (ssize_t i = 0; i < k; i++) {
+                if (sigs[i] == SIGTERM || sigs[i] == SIGINT)
+                    begin_stop();
+                else if (sigs[i] == SIGHUP)
+                    reload();
+            }
+            reap();
+        }
+        /* Session requests first (they are waiting), then new connections. The
+         * session table may shrink while we go, so match by fd. */
+        size_t base = 1 + ctx->nlisteners;
+        for (size_t j = base; j < n; j++) {
+            if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            for (size_t i = 0; i < S.nsess; i++)
+                if (S.sess[i].ipc == pfd[j].fd && pfd[j].fd >= 0) {
+                    handle_ipc(&S.sess[i]);
+                    break;
+                }
+        }
+        for (size_t i = 0; i < ctx->nlisteners; i++)
+            if (S.lfd[i] >= 0 && (pfd[1 + i].revents & POLLIN))
+                accept_one(i);
+    }
+    gw_log(GW_LOG_INFO, "stopped");
+out:
+    free(pfd);
+    free(S.sess);
+    S.sess = NULL;
+    S.nsess = S.cap = 0;
+    auth_throttle_free(S.throttle);
+    S.throttle = NULL;
+    if (S.sigpipe[0] >= 0)
+        close(S.sigpipe[0]), close(S.sigpipe[1]);
+    return status;
+}

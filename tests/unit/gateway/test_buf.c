@@ -1,0 +1,58 @@
+/* Unit tests for gateway/buf.c: the bounded buffer. */
+#include <check.h>
+#include "tests/unit/testutil.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/buf.h"
+#include "gateway/err.h"
+
+START_TEST(test_append_and_limit)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 8);
+    ck_assert_str_eq(gw_buf_str(&b), "");
+    ck_assert_int_eq(gw_buf_append(&b, "abcd", 4), 0);
+    ck_assert_int_eq(gw_buf_puts(&b, "efgh"), 0);
+    ck_assert_str_eq(gw_buf_str(&b), "abcdefgh");
+    ck_assert_int_eq(gw_buf_putc(&b, 'x'), GW_ERR_LIMIT);
+    ck_assert_uint_eq(b.len, 8);
+    ck_assert_int_eq(gw_buf_append(&b, "x", (size_t)-1), GW_ERR_LIMIT);
+    gw_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_printf_consume)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 1 << 20);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(gw_buf_printf(&b, "%04d", i), 0);
+    ck_assert_uint_eq(b.len, 4000);
+    ck_assert(memcmp(b.data + 3996, "0999", 4) == 0);
+    gw_buf_consume(&b, 3996);
+    ck_assert_str_eq(gw_buf_str(&b), "0999");
+    ck_assert_int_eq(gw_buf_printf(&b, "%.*s", 2000000, ""), 0);
+    struct gw_buf small;
+    gw_buf_init(&small, 3);
+    ck_assert_int_eq(gw_buf_printf(&small, "%d", 1234), GW_ERR_LIMIT);
+    ck_assert_uint_eq(small.len, 0);
+    size_t n;
+    char *s = gw_buf_steal(&b, &n);
+    ck_assert_str_eq(s, "0999");
+    ck_assert_uint_eq(n, 4);
+    ck_assert_ptr_null(b.data);
+    free(s);
+    gw_buf_free(&small);
+}
+END_TEST
+
+Suite *gateway_buf_suite(void)
+{
+    Suite *s = suite_create("gateway/buf");
+    TCase *tc = tcase_create("buf");
+    tcase_add_test(tc, test_append_and_limit);
+    tcase_add_test(tc, test_printf_consume);
+    suite_add_tcase(s, tc);
+    return s;
+}
