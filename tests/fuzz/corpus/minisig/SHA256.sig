@@ -1,0 +1,4 @@
+untrusted comment: verify with s.pub
+RWTfabc523eQTcw5/UeClQSQNalVsoXgYUCuZZl3ZZsfdIk4pERd3Iszvb/tMWOth0m6SJPIcvAHLBx6hqkLi29980UWvcyBXQs=
+SHA256 (file.bin) = ce29363d0994f25ff457d837fd76405cb745990497caaece0e513ec6893000cb
+SHA256 (other.txt) = f957b19529906961933c5c30f8713c500a9bb5d9d0695c40d48c97a26a3594ec

@@ -1,0 +1,2 @@
+untrusted comment: verify with s.pub
+RWTfabc523eQTcavwQNUwEhq+qYvHeDWGcA6re0p9lDvSDjwk6DcyE0oBFtcHRlMcIozEzn4hA1JJoJEF+opPC+KQrJduU2zmwo=
