@@ -1,0 +1,600 @@
+/* Dead property store and digest cache in the state dir (props.h). */
+#include "webdav/props.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "gateway/err.h"
+#include "gateway/limits.h"
+
+#define PROPS_HEADER "# ferry webdav properties v1\n"
+#define LONG_NAME 200
+
+/* ---- codec ---- */
+
+static int put_field(struct gw_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    if (!*s)
+        return gw_buf_putc(b, '%');
+    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
+        if (*p <= 0x20 || *p == '%' || *p == 0x7f) {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            rc = gw_buf_append(b, e, 3);
+        } else {
+            rc = gw_buf_putc(b, (char)*p);
+        }
+    }
+    return rc;
+}
+
+static int hexv(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Decodes one field s[0..n) into a malloc'd string; NULL when malformed. */
+static char *get_field(const char *s, size_t n)
+{
+    if (n == 1 && s[0] == '%')
+        return strdup("");
+    char *out = malloc(n + 1);
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        int h, l;
+        if (i + 2 >= n || (h = hexv(s[i + 1])) < 0 || (l = hexv(s[i + 2])) < 0 ||
+            (h == 0 && l == 0)) {
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)(h << 4 | l);
+        i += 2;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+void dav_props_free(struct dav_props *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].ns);
+        free(p->v[i].name);
+        free(p->v[i].value);
+    }
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+static struct dav_prop *find(const struct dav_props *p, const char *ns, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].ns, ns) == 0 && strcmp(p->v[i].name, name) == 0)
+            return &p->v[i];
+    return NULL;
+}
+
+const struct dav_prop *dav_props_find(const struct dav_props *p, const char *ns, const char *name)
+{
+    return find(p, ns, name);
+}
+
+/* Takes ownership of the three strings (freed on error). */
+static int add_owned(struct dav_props *p, char *ns, char *name, char *value)
+{
+    struct dav_prop *e = find(p, ns, name);
+    if (e) {
+        free(ns);
+        free(name);
+        free(e->value);
+        e->value = value;
+        return 0;
+    }
+    if (p->n == DAV_PROPS_MAX)
+        goto fail_limit;
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 8;
+        struct dav_prop *nv = realloc(p->v, ncap * sizeof *nv);
+        if (!nv)
+            goto fail_nomem;
+        p->v = nv;
+        p->cap = ncap;
+    }
+    p->v[p->n++] = (struct dav_prop){ns, name, value};
+    return 0;
+fail_limit:
+    free(ns), free(name), free(value);
+    return GW_ERR_LIMIT;
+fail_nomem:
+    free(ns), free(name), free(value);
+    return GW_ERR_NOMEM;
+}
+
+int dav_props_set(struct dav_props *p, const char *ns, const char *name, const char *value,
+                  size_t vlen)
+{
+    char *a = strdup(ns), *b = strdup(name), *c = strndup(value, vlen);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return GW_ERR_NOMEM;
+    }
+    return add_owned(p, a, b, c);
+}
+
+void dav_props_remove(struct dav_props *p, const char *ns, const char *name)
+{
+    struct dav_prop *e = find(p, ns, name);
+    if (!e)
+        return;
+    free(e->ns);
+    free(e->name);
+    free(e->value);
+    *e = p->v[--p->n];
+}
+
+int dav_props_parse(const char *buf, size_t len, struct dav_props *out)
+{
+    size_t hl = sizeof PROPS_HEADER - 1, i;
+    memset(out, 0, sizeof *out);
+    if (len < hl || memcmp(buf, PROPS_HEADER, hl) != 0)
+        return GW_ERR_PROTO;
+    for (i = hl; i < len;) {
+        const char *line = buf + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t ll = nl ? (size_t)(nl - line) : len - i;
+        i += ll + 1;
+        const char *sp1 = memchr(line, ' ', ll);
+        const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', ll - (size_t)(sp1 + 1 - line)) : NULL;
+        if (!sp2 || memchr(sp2 + 1, ' ', ll - (size_t)(sp2 + 1 - line)))
+            continue;
+        char *ns = get_field(line, (size_t)(sp1 - line));
+        char *name = get_field(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+        char *value = get_field(sp2 + 1, ll - (size_t)(sp2 + 1 - line));
+        if (!ns || !name || !value || !name[0]) {
+            free(ns), free(name), free(value);
+            continue;
+        }
+        int rc = add_owned(out, ns, name, value);
+        if (rc == GW_ERR_NOMEM) {
+            dav_props_free(out);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int dav_props_format(const struct dav_props *p, struct gw_buf *out)
+{
+    int rc = gw_buf_puts(out, PROPS_HEADER);
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        rc = put_field(out, p->v[i].ns);
+        if (rc == 0)
+            rc = gw_buf_putc(out, ' ');
+        if (rc == 0)
+            rc = put_field(out, p->v[i].name);
+        if (rc == 0)
+            rc = gw_buf_putc(out, ' ');
+        if (rc == 0)
+            rc = put_field(out, p->v[i].value);
+        if (rc == 0)
+            rc = gw_buf_putc(out, '\n');
+    }
+    return rc;
+}
+
+/* ---- store ---- */
+
+/* The mirror directory of key: base/props/t/_a/_b. */
+static int mirror_dir(const char *base, const char *key, char *out, size_t outsz)
+{
+    struct gw_buf b;
+    int rc;
+    gw_buf_init(&b, outsz - 1);
+    rc = gw_buf_printf(&b, "%s/props/t", base);
+    const char *p = key;
+    while (rc == 0 && *p) {
+        while (*p == '/')
+            p++;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 0)
+            break;
+        if (n > LONG_NAME) {
+            unsigned char md[SHA256_DIGEST_LENGTH];
+            SHA256((const unsigned char *)p, n, md);
+            rc = gw_buf_puts(&b, "/#");
+            for (int k = 0; k < SHA256_DIGEST_LENGTH && rc == 0; k++)
+                rc = gw_buf_printf(&b, "%02x", md[k]);
+        } else {
+            rc = gw_buf_puts(&b, "/_");
+            if (rc == 0)
+                rc = gw_buf_append(&b, p, n);
+        }
+        p += n;
+    }
+    if (rc == 0)
+        memcpy(out, gw_buf_str(&b), b.len + 1);
+    gw_buf_free(&b);
+    return rc == GW_ERR_LIMIT ? GW_ERR_TOOLONG : rc;
+}
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        *p = '/';
+        if (r != 0 && errno != EEXIST)
+            return gw_err_from_errno(errno);
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return gw_err_from_errno(errno);
+    return 0;
+}
+
+static int read_small(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    int rc = 0;
+    *out = NULL;
+    if (fd < 0)
+        return gw_err_from_errno(errno);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        rc = GW_ERR_LIMIT;
+        goto out;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = GW_ERR_NOMEM;
+        goto out;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+out:
+    close(fd);
+    return rc;
+}
+
+/* Writes data to path atomically. */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[GW_MAX_PATH + 32];
+    int rc = 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return gw_err_from_errno(errno);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = gw_err_from_errno(errno);
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (rc == 0 && fsync(fd) != 0)
+        rc = gw_err_from_errno(errno);
+    if (close(fd) != 0 && rc == 0)
+        rc = gw_err_from_errno(errno);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = gw_err_from_errno(errno);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+int dav_props_load(const char *base, const char *key, struct dav_props *out)
+{
+    char dir[GW_MAX_PATH], path[GW_MAX_PATH + 16];
+    char *buf = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    int rc = mirror_dir(base, key, dir, sizeof dir);
+    if (rc < 0)
+        return rc == GW_ERR_TOOLONG ? 0 : rc;
+    snprintf(path, sizeof path, "%s/@props", dir);
+    rc = read_small(path, DAV_PROPS_MAX_FILE, &buf, &len);
+    if (rc == GW_ERR_NOENT || rc == GW_ERR_NOTDIR)
+        return 0;
+    if (rc < 0)
+        return rc;
+    rc = dav_props_parse(buf, len, out);
+    free(buf);
+    return rc == GW_ERR_PROTO ? 0 : rc;
+}
+
+int dav_props_save(const char *base, const char *key, const struct dav_props *p)
+{
+    char dir[GW_MAX_PATH], path[GW_MAX_PATH + 16];
+    struct gw_buf b;
+    int rc = mirror_dir(base, key, dir, sizeof dir);
+    if (rc < 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/@props", dir);
+    if (p->n == 0) {
+        if (unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR)
+            return gw_err_from_errno(errno);
+        return 0;
+    }
+    if ((rc = mkdirs(dir)) < 0)
+        return rc;
+    gw_buf_init(&b, DAV_PROPS_MAX_FILE);
+    rc = dav_props_format(p, &b);
+    if (rc == 0)
+        rc = write_atomic(path, gw_buf_str(&b), b.len);
+    gw_buf_free(&b);
+    return rc == GW_ERR_LIMIT ? GW_ERR_NOSPC : rc;
+}
+
+int dav_props_lock(const char *base)
+{
+    char path[GW_MAX_PATH];
+    snprintf(path, sizeof path, "%s/props", base);
+    int rc = mkdirs(path);
+    if (rc < 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/props.lock", base);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return gw_err_from_errno(errno);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            rc = gw_err_from_errno(errno);
+            close(fd);
+            return rc;
+        }
+    }
+    return fd;
+}
+
+void dav_props_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+/* rm -rf of a mirror directory (only ever directories and regular files of ours). */
+static int rmtree(int dfd, const char *name, unsigned depth)
+{
+    if (depth > GW_MAX_DEPTH + 2)
+        return GW_ERR_LIMIT;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == ENOTDIR || errno == ELOOP)
+            return unlinkat(dfd, name, 0) == 0 ? 0 : gw_err_from_errno(errno);
+        return gw_err_from_errno(errno);
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return GW_ERR_NOMEM;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (e->d_type == DT_DIR) {
+            int r = rmtree(dirfd(d), e->d_name, depth + 1);
+            if (r < 0)
+                rc = r;
+        } else if (unlinkat(dirfd(d), e->d_name, 0) != 0) {
+            if (errno == EISDIR) {
+                int r = rmtree(dirfd(d), e->d_name, depth + 1);
+                if (r < 0)
+                    rc = r;
+            } else if (errno != ENOENT) {
+                rc = gw_err_from_errno(errno);
+            }
+        }
+    }
+    closedir(d);
+    if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && rc == 0)
+        rc = gw_err_from_errno(errno);
+    return rc;
+}
+
+int dav_props_delete(const char *base, const char *key)
+{
+    char dir[GW_MAX_PATH];
+    int rc = mirror_dir(base, key, dir, sizeof dir);
+    if (rc < 0)
+        return rc == GW_ERR_TOOLONG ? 0 : rc;
+    return rmtree(AT_FDCWD, dir, 0);
+}
+
+int dav_props_move(const char *base, const char *from, const char *to)
+{
+    char a[GW_MAX_PATH], b[GW_MAX_PATH];
+    int rc = mirror_dir(base, from, a, sizeof a);
+    if (rc == 0)
+        rc = mirror_dir(base, to, b, sizeof b);
+    if (rc < 0)
+        return rc == GW_ERR_TOOLONG ? 0 : rc;
+    if ((rc = rmtree(AT_FDCWD, b, 0)) < 0)
+        return rc;
+    struct stat st;
+    if (lstat(a, &st) != 0)
+        return 0; /* nothing stored for the source */
+    char *slash = strrchr(b, '/');
+    *slash = '\0';
+    rc = mkdirs(b);
+    *slash = '/';
+    if (rc < 0)
+        return rc;
+    return rename(a, b) == 0 ? 0 : gw_err_from_errno(errno);
+}
+
+static int copy_file(int sfd, int dfd, const char *name)
+{
+    char buf[65536];
+    int rc = 0;
+    int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return gw_err_from_errno(errno);
+    int out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0) {
+        rc = gw_err_from_errno(errno);
+        close(in);
+        return rc;
+    }
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r < 0)
+                rc = gw_err_from_errno(errno);
+            break;
+        }
+        if (write(out, buf, (size_t)r) != r) {
+            rc = GW_ERR_IO;
+            break;
+        }
+    }
+    close(in);
+    if (close(out) != 0 && rc == 0)
+        rc = GW_ERR_IO;
+    return rc;
+}
+
+static int copytree(const char *from, const char *to, bool recursive, unsigned depth)
+{
+    if (depth > GW_MAX_DEPTH + 2)
+        return GW_ERR_LIMIT;
+    int rc = 0;
+    int sfd = open(from, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0)
+        return errno == ENOENT ? 0 : gw_err_from_errno(errno);
+    char tbuf[GW_MAX_PATH];
+    snprintf(tbuf, sizeof tbuf, "%s", to);
+    if ((rc = mkdirs(tbuf)) < 0) {
+        close(sfd);
+        return rc;
+    }
+    int dfd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fdopendir(sfd);
+    if (dfd < 0 || !d) {
+        if (d)
+            closedir(d);
+        else
+            close(sfd);
+        if (dfd >= 0)
+            close(dfd);
+        return GW_ERR_IO;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) && rc == 0) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (e->d_name[0] == '@' && !strchr(e->d_name, '.')) {
+            rc = copy_file(dirfd(d), dfd, e->d_name);
+        } else if (recursive && (e->d_name[0] == '_' || e->d_name[0] == '#')) {
+            char a[GW_MAX_PATH], b[GW_MAX_PATH];
+            if (snprintf(a, sizeof a, "%s/%s", from, e->d_name) >= (int)sizeof a ||
+                snprintf(b, sizeof b, "%s/%s", to, e->d_name) >= (int)sizeof b)
+                rc = GW_ERR_TOOLONG;
+            else
+                rc = copytree(a, b, true, depth + 1);
+        }
+    }
+    closedir(d);
+    close(dfd);
+    return rc;
+}
+
+int dav_props_copy(const char *base, const char *from, const char *to, bool recursive)
+{
+    char a[GW_MAX_PATH], b[GW_MAX_PATH];
+    int rc = mirror_dir(base, from, a, sizeof a);
+    if (rc == 0)
+        rc = mirror_dir(base, to, b, sizeof b);
+    if (rc < 0)
+        return rc == GW_ERR_TOOLONG ? 0 : rc;
+    if ((rc = rmtree(AT_FDCWD, b, 0)) < 0)
+        return rc;
+    struct stat st;
+    if (lstat(a, &st) != 0)
+        return 0;
+    return copytree(a, b, recursive, 0);
+}
+
+bool dav_hash_get(const char *base, const char *key, const struct vfs_stat *st,
+                  unsigned char out[32])
+{
+    char dir[GW_MAX_PATH], path[GW_MAX_PATH + 16], hex[65];
+    char *buf = NULL;
+    size_t len = 0;
+    uint64_t size;
+    int64_t mtime;
+    unsigned nsec;
+    bool ok = false;
+    if (mirror_dir(base, key, dir, sizeof dir) < 0)
+        return false;
+    snprintf(path, sizeof path, "%s/@sha256", dir);
+    if (read_small(path, 256, &buf, &len) < 0)
+        return false;
+    if (sscanf(buf, "%" SCNu64 " %" SCNd64 " %u %64[0-9a-f]", &size, &mtime, &nsec, hex) == 4 &&
+        strlen(hex) == 64 && size == st->size && mtime == st->mtime && nsec == st->mtime_nsec) {
+        for (int i = 0; i < 32; i++)
+            out[i] = (unsigned char)(hexv(hex[2 * i]) << 4 | hexv(hex[2 * i + 1]));
+        ok = true;
+    }
+    free(buf);
+    return ok;
+}
+
+void dav_hash_put(const char *base, const char *key, const struct vfs_stat *st,
+                  const unsigned char sum[32])
+{
+    char dir[GW_MAX_PATH], path[GW_MAX_PATH + 16], line[160];
+    if (mirror_dir(base, key, dir, sizeof dir) < 0 || mkdirs(dir) < 0)
+        return;
+    snprintf(path, sizeof path, "%s/@sha256", dir);
+    int n = snprintf(line, sizeof line, "%" PRIu64 " %" PRId64 " %u ", st->size, st->mtime,
+                     st->mtime_nsec);
+    for (int i = 0; i < 32; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%02x", sum[i]);
+    line[n++] = '\n';
+    write_atomic(path, line, (size_t)n);
+}
