@@ -2,8 +2,8 @@
 usage: ftpcut.py LISTEN_PORT SERVER_PORT CUT_BYTES
 Control traffic is relayed line by line; EPSV/PASV replies are rewritten so the data
 connection also goes through the proxy. The first data connection that carries more than
-CUT_BYTES is cut there (data and control closed, like a dropped link); everything after
-that passes untouched."""
+CUT_BYTES is cut there (the data connection is reset mid-stream, as a broken link or a
+dying server session does); everything after that passes untouched."""
 import re
 import socket
 import sys
@@ -42,7 +42,7 @@ def pipe(src, dst, limit=None, on_cut=None):
             pass
 
 
-def data_proxy(server_data_port, ctl):
+def data_proxy(server_data_port):
     """Listens on a fresh port, relays one data connection to the server's port."""
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
@@ -58,14 +58,8 @@ def data_proxy(server_data_port, ctl):
             return
         finally:
             ls.close()
-        def kill():  # drop the control link too, like a dead network
-            for x in ctl:
-                try:
-                    x.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         threading.Thread(target=pipe, args=(c, s), daemon=True).start()
-        pipe(s, c, cut, kill)
+        pipe(s, c, cut)
 
     threading.Thread(target=run, daemon=True).start()
     return port
@@ -88,10 +82,10 @@ def handle(client):
                 m = re.match(r"229 (.*)\(\|\|\|(\d+)\|\)", text)
                 p = re.match(r"227 .*?(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text)
                 if m:
-                    port = data_proxy(int(m.group(2)), ctl)
+                    port = data_proxy(int(m.group(2)))
                     text = "229 Entering Extended Passive Mode (|||%d|)\r" % port
                 elif p:
-                    port = data_proxy(int(p.group(5)) * 256 + int(p.group(6)), ctl)
+                    port = data_proxy(int(p.group(5)) * 256 + int(p.group(6)))
                     text = "227 Entering Passive Mode (127,0,0,1,%d,%d).\r" % (port // 256, port % 256)
                 client.sendall(text.encode("latin-1") + b"\n")
     except OSError:
