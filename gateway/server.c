@@ -24,6 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "gateway/err.h"
 #include "gateway/ipc.h"
 #include "gateway/log.h"
@@ -263,6 +267,69 @@ static void login_failed(struct psess *p, struct gw_buf *rep, const char *user, 
            why);
 }
 
+/* Verified passwords are remembered for a short while, so yescrypt runs once per client
+ * rather than once per connection (WebDAV clients open many; per-request yescrypt caps
+ * the server near 130 logins/s). Entries are keyed by HMAC-SHA256 of user and password
+ * under a key that lives only in this process's memory, never store the password, expire
+ * after CRED_TTL_MS, and all go when the users file changes. */
+#define CRED_SLOTS 256
+#define CRED_TTL_MS (60 * 1000)
+
+static struct {
+    unsigned char key[32];
+    bool keyed;
+    struct timespec users_mtime;
+    struct {
+        unsigned char tag[32];
+        int64_t expires;
+    } slot[CRED_SLOTS];
+} C;
+
+static bool cred_tag(const char *user, const char *pass, unsigned char tag[32])
+{
+    unsigned char msg[GW_MAX_USER_NAME + 1 + GW_MAX_PASSWORD + 1];
+    size_t ul = strlen(user), pl = strlen(pass);
+    unsigned len = 0;
+    if (!C.keyed) {
+        if (getrandom(C.key, sizeof C.key, 0) != sizeof C.key)
+            return false;
+        C.keyed = true;
+    }
+    if (ul + 1 + pl > sizeof msg)
+        return false;
+    memcpy(msg, user, ul + 1);
+    memcpy(msg + ul + 1, pass, pl);
+    bool ok = HMAC(EVP_sha256(), C.key, sizeof C.key, msg, ul + 1 + pl, tag, &len) && len == 32;
+    explicit_bzero(msg, sizeof msg);
+    return ok;
+}
+
+/* Forgets everything when the users file changed (a new password, a deleted user). */
+static void cred_check_users(void)
+{
+    struct stat st;
+    if (stat(S.ctx->users_path, &st) != 0 || st.st_mtim.tv_sec != C.users_mtime.tv_sec ||
+        st.st_mtim.tv_nsec != C.users_mtime.tv_nsec) {
+        memset(C.slot, 0, sizeof C.slot);
+        if (stat(S.ctx->users_path, &st) == 0)
+            C.users_mtime = st.st_mtim;
+    }
+}
+
+static bool cred_known(const unsigned char tag[32])
+{
+    int64_t t = now_ms();
+    size_t i = tag[0] % CRED_SLOTS;
+    return C.slot[i].expires > t && CRYPTO_memcmp(C.slot[i].tag, tag, 32) == 0;
+}
+
+static void cred_remember(const unsigned char tag[32])
+{
+    size_t i = tag[0] % CRED_SLOTS;
+    memcpy(C.slot[i].tag, tag, 32);
+    C.slot[i].expires = now_ms() + CRED_TTL_MS;
+}
+
 static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
 {
     char user[GW_MAX_USER_NAME + 1] = "", pass[GW_MAX_PASSWORD + 1], type[64], blob[8192];
@@ -302,8 +369,18 @@ static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_b
     bool ok = false;
     if (m->type == GW_IPC_AUTH_PASSWORD) {
         /* auth_check_password hashes even for unknown users: no timing oracle. */
-        if (gw_ipc_get_str(m, GW_F_PASSWORD, pass, sizeof pass))
-            ok = auth_check_password(u, pass) && u;
+        unsigned char tag[32];
+        if (gw_ipc_get_str(m, GW_F_PASSWORD, pass, sizeof pass)) {
+            bool tagged = cred_tag(user, pass, tag);
+            cred_check_users();
+            if (u && tagged && cred_known(tag)) {
+                ok = true;
+            } else {
+                ok = auth_check_password(u, pass) && u;
+                if (ok && tagged)
+                    cred_remember(tag);
+            }
+        }
         explicit_bzero(pass, sizeof pass);
     } else if (gw_ipc_get_str(m, GW_F_KEYTYPE, type, sizeof type) &&
                gw_ipc_get_str(m, GW_F_KEYBLOB, blob, sizeof blob)) {

@@ -110,6 +110,36 @@ extra = TFE(port)
 check(extra.greeting == "BUSY", "max_per_address enforced: %r" % extra.greeting)
 PY
 
+# The parent remembers verified passwords briefly (yescrypt once per client), but a
+# changed users file drops them: the old password stops working at once.
+/usr/bin/python3 - <<'PY' || fail "credential cache"
+import os, sys, time
+sys.path.insert(0, "tests/integration")
+from tfe import TFE
+port = int(os.environ["TEST_PORT"])
+t0 = time.monotonic()
+for i in range(3):
+    c = TFE(port)
+    assert c.cmd("LOGIN alice alicepw").startswith("OK"), "alice login %d" % i
+    c.cmd("QUIT")
+    c.close()
+    time.sleep(0.2)  # let the session end: max_per_address is 4 here
+print("3 logins in %.2fs" % (time.monotonic() - t0))
+PY
+printf 'newpw\n' | "$FERRY_BIN" user passwd alice --password-stdin --state "$FERRY_STATE" >/dev/null ||
+    fail "user passwd"
+/usr/bin/python3 - <<'PY' || fail "a changed password must invalidate the cache"
+import os, sys
+sys.path.insert(0, "tests/integration")
+from tfe import TFE
+port = int(os.environ["TEST_PORT"])
+c = TFE(port)
+rep = c.cmd("LOGIN alice alicepw")
+assert rep.startswith("NO"), "old password still accepted: " + rep
+c = TFE(port)
+assert c.cmd("LOGIN alice newpw").startswith("OK"), "new password"
+PY
+
 # Throttling: repeated failures are delayed by the parent.
 /usr/bin/python3 - <<'PY' || fail "throttling"
 import os, sys, time
