@@ -187,9 +187,12 @@ static int encode_name(struct mnt *m, const char *charset, const char *name, siz
         return GW_ERR_NOMEM;
     if (rc != 0)
         return GW_ERR_INVAL; /* a character the server's charset cannot hold */
-    rc = memchr(raw, '/', rlen) || memchr(raw, '\0', rlen) ? GW_ERR_INVAL
-         : gw_buf_append(out, raw, rlen)                   ? GW_ERR_TOOLONG
-                                                           : 0;
+    /* The escape form must never smuggle a path: "%2e%2e" would become "..", "%2f" a
+     * separator, "%0d%0a" a second FTP command. Such names do not exist upstream. */
+    bool bad = memchr(raw, '/', rlen) || memchr(raw, '\0', rlen) || memchr(raw, '\r', rlen) ||
+               memchr(raw, '\n', rlen) || (rlen == 1 && raw[0] == '.') ||
+               (rlen == 2 && raw[0] == '.' && raw[1] == '.');
+    rc = bad ? GW_ERR_ESCAPE : gw_buf_append(out, raw, rlen) ? GW_ERR_TOOLONG : 0;
     free(raw);
     return rc;
 }
