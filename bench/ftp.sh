@@ -196,10 +196,10 @@ for p in os.listdir("/proc"):
             kids.setdefault(ppid, []).append(int(p))
         except OSError:
             pass
-todo, pss, rss, n = [root], 0, 0, 0
-while todo:
-    p = todo.pop()
-    todo += kids.get(p, [])
+stack, pss, rss, n = [root], 0, 0, 0
+while stack:
+    p = stack.pop()
+    stack += kids.get(p, [])
     try:
         with open("/proc/%d/smaps_rollup" % p) as f:
             for line in f:
