@@ -14,64 +14,11 @@
 #include <unistd.h>
 
 #include "gateway/err.h"
+#include "webdav/field.h"
 #include "gateway/path.h"
 
 #define LOCKS_HEADER "# ferry webdav locks v1\n"
 #define LOCKS_MAX_FILE (64u << 20)
-
-static int put_field(struct gw_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = 0;
-    if (!*s)
-        return gw_buf_putc(b, '%');
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
-        if (*p <= 0x20 || *p == '%' || *p == 0x7f) {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            rc = gw_buf_append(b, e, 3);
-        } else {
-            rc = gw_buf_putc(b, (char)*p);
-        }
-    }
-    return rc;
-}
-
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-static char *get_field(const char *s, size_t n)
-{
-    if (n == 1 && s[0] == '%')
-        return strdup("");
-    char *out = malloc(n + 1);
-    size_t o = 0;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        int h, l;
-        if (i + 2 >= n || (h = hexv(s[i + 1])) < 0 || (l = hexv(s[i + 2])) < 0 ||
-            (h == 0 && l == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(h << 4 | l);
-        i += 2;
-    }
-    out[o] = '\0';
-    return out;
-}
 
 void dav_locks_free(struct dav_locks *l)
 {
@@ -169,8 +116,8 @@ static void parse_line(const char *line, size_t len, int64_t now, struct dav_loc
     else if (!(fl[4] == 6 && memcmp(f[4], "shared", 6) == 0))
         return;
     memcpy(lk.user, f[5], fl[5]);
-    lk.root = get_field(f[6], fl[6]);
-    lk.owner = get_field(f[7], fl[7]);
+    lk.root = dav_field_get(f[6], fl[6]);
+    lk.owner = dav_field_get(f[7], fl[7]);
     if (!lk.root || !lk.owner || !gw_path_is_normal(lk.root) || push(out, &lk) < 0) {
         free(lk.root);
         free(lk.owner);
@@ -203,11 +150,11 @@ int dav_locks_format(const struct dav_locks *l, struct gw_buf *out)
                            k->timeout, k->infinite ? "infinity" : "0",
                            k->exclusive ? "exclusive" : "shared", k->user);
         if (rc == 0)
-            rc = put_field(out, k->root);
+            rc = dav_field_put(out, k->root);
         if (rc == 0)
             rc = gw_buf_putc(out, ' ');
         if (rc == 0)
-            rc = put_field(out, k->owner);
+            rc = dav_field_put(out, k->owner);
         if (rc == 0)
             rc = gw_buf_putc(out, '\n');
     }

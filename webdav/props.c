@@ -15,67 +15,13 @@
 #include <openssl/sha.h>
 
 #include "gateway/err.h"
+#include "webdav/field.h"
 #include "gateway/limits.h"
 
 #define PROPS_HEADER "# ferry webdav properties v1\n"
 #define LONG_NAME 200
 
 /* ---- codec ---- */
-
-static int put_field(struct gw_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = 0;
-    if (!*s)
-        return gw_buf_putc(b, '%');
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
-        if (*p <= 0x20 || *p == '%' || *p == 0x7f) {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            rc = gw_buf_append(b, e, 3);
-        } else {
-            rc = gw_buf_putc(b, (char)*p);
-        }
-    }
-    return rc;
-}
-
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Decodes one field s[0..n) into a malloc'd string; NULL when malformed. */
-static char *get_field(const char *s, size_t n)
-{
-    if (n == 1 && s[0] == '%')
-        return strdup("");
-    char *out = malloc(n + 1);
-    size_t o = 0;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        int h, l;
-        if (i + 2 >= n || (h = hexv(s[i + 1])) < 0 || (l = hexv(s[i + 2])) < 0 ||
-            (h == 0 && l == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(h << 4 | l);
-        i += 2;
-    }
-    out[o] = '\0';
-    return out;
-}
 
 void dav_props_free(struct dav_props *p)
 {
@@ -169,9 +115,9 @@ int dav_props_parse(const char *buf, size_t len, struct dav_props *out)
         const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', ll - (size_t)(sp1 + 1 - line)) : NULL;
         if (!sp2 || memchr(sp2 + 1, ' ', ll - (size_t)(sp2 + 1 - line)))
             continue;
-        char *ns = get_field(line, (size_t)(sp1 - line));
-        char *name = get_field(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-        char *value = get_field(sp2 + 1, ll - (size_t)(sp2 + 1 - line));
+        char *ns = dav_field_get(line, (size_t)(sp1 - line));
+        char *name = dav_field_get(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+        char *value = dav_field_get(sp2 + 1, ll - (size_t)(sp2 + 1 - line));
         if (!ns || !name || !value || !name[0]) {
             free(ns), free(name), free(value);
             continue;
@@ -189,15 +135,15 @@ int dav_props_format(const struct dav_props *p, struct gw_buf *out)
 {
     int rc = gw_buf_puts(out, PROPS_HEADER);
     for (size_t i = 0; i < p->n && rc == 0; i++) {
-        rc = put_field(out, p->v[i].ns);
+        rc = dav_field_put(out, p->v[i].ns);
         if (rc == 0)
             rc = gw_buf_putc(out, ' ');
         if (rc == 0)
-            rc = put_field(out, p->v[i].name);
+            rc = dav_field_put(out, p->v[i].name);
         if (rc == 0)
             rc = gw_buf_putc(out, ' ');
         if (rc == 0)
-            rc = put_field(out, p->v[i].value);
+            rc = dav_field_put(out, p->v[i].value);
         if (rc == 0)
             rc = gw_buf_putc(out, '\n');
     }
@@ -577,7 +523,7 @@ bool dav_hash_get(const char *base, const char *key, const struct vfs_stat *st,
     if (sscanf(buf, "%" SCNu64 " %" SCNd64 " %u %64[0-9a-f]", &size, &mtime, &nsec, hex) == 4 &&
         strlen(hex) == 64 && size == st->size && mtime == st->mtime && nsec == st->mtime_nsec) {
         for (int i = 0; i < 32; i++)
-            out[i] = (unsigned char)(hexv(hex[2 * i]) << 4 | hexv(hex[2 * i + 1]));
+            out[i] = (unsigned char)(dav_hex_value(hex[2 * i]) << 4 | dav_hex_value(hex[2 * i + 1]));
         ok = true;
     }
     free(buf);
