@@ -159,3 +159,12 @@ deb:
 reliability: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/dbg/ferry
 	@sh tests/reliability/run.sh $(abspath $(BUILD)/dbg/ferry) $(abspath $(BUILD)/tmp) $(RELIABILITY)
+
+# Scale-out tests (issue 12), not part of check: tests/cluster/c_*.sh start Debian's
+# HAProxy (TCP mode, send-proxy-v2) in front of two nodes sharing one root, and
+# PostgreSQL 15 (initdb + pg_ctl on a loopback port). CLUSTER="haproxy" narrows the run.
+.PHONY: cluster-test
+cluster-test:
+	@sh mk/deps.sh build test cluster
+	@$(MAKE) --no-print-directory $(BUILD)/dbg/ferry
+	@sh tests/cluster/run.sh $(abspath $(BUILD)/dbg/ferry) $(abspath $(BUILD)/tmp) $(CLUSTER)

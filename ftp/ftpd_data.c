@@ -16,6 +16,7 @@
 
 #include "ftp/ftpd_int.h"
 #include "gateway/err.h"
+#include "gateway/proxyconn.h"
 
 /* Bytes per sendfile(2) call: between two calls the control connection is checked. */
 #define FTPD_SENDFILE_CHUNK (4u * GW_IO_CHUNK)
@@ -219,6 +220,13 @@ static int pasv_accept(struct ftpd_sess *fs)
         int fd = accept4(fs->pasv_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
         if (fd < 0)
             continue;
+        /* From a balancer forwarding this node's passive ports with send-proxy-v2 (EPSV
+         * clients connect to the balancer's address): the connection's own PROXY header
+         * names the client, which must be the control connection's. */
+        struct gw_proxy_hdr h;
+        if (gw_proxy_peer_trusted(fs->cfg, (struct sockaddr *)&peer) &&
+            gw_proxy_read(fd, GW_PROXY_TIMEOUT_MS, &h) == 0 && h.has_addr)
+            memcpy(&peer, &h.src, sizeof peer);
         if (ftpd_same_addr(&peer, &fs->s->peer))
             return fd;
         close(fd); /* another host raced to our port */

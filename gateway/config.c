@@ -17,15 +17,16 @@
 #include "gateway/err.h"
 #include "gateway/limits.h"
 #include "gateway/path.h"
+#include "gateway/proxyproto.h"
 
 enum cfg_type { CT_STR, CT_INT, CT_PORT, CT_BOOL, CT_DURATION, CT_RANGE };
-enum cfg_section { SEC_SERVER, SEC_ANON, SEC_MOUNT };
+enum cfg_section { SEC_SERVER, SEC_ANON, SEC_MOUNT, SEC_USER };
 
 struct cfg_key {
     enum cfg_section section;
     const char *name;
     enum cfg_type type;
-    size_t offset; /* into struct gw_config, or struct cfg_mount for SEC_MOUNT */
+    size_t offset; /* into struct gw_config, struct cfg_mount (SEC_MOUNT), cfg_user (SEC_USER) */
     long min, max; /* CT_INT */
 };
 
@@ -52,8 +53,10 @@ static const struct cfg_key keys[] = {
     SRV("data_timeout", CT_DURATION, data_timeout, 1, 86400),
     SRV("shutdown_grace", CT_DURATION, shutdown_grace, 0, 3600),
     SRV("max_login_fails", CT_INT, max_login_fails, 1, 1000),
+    SRV("auth_workers", CT_INT, auth_workers, 0, GW_MAX_AUTH_WORKERS),
     SRV("partial_ttl", CT_DURATION, partial_ttl, 0, 0),
     SRV("run_as", CT_STR, run_as, 0, 0),
+    SRV("sandbox", CT_BOOL, sandbox, 0, 0),
     SRV("xferlog", CT_STR, xferlog, 0, 0),
     SRV("syslog", CT_BOOL, syslog, 0, 0),
     SRV("audit_key", CT_STR, audit_key, 0, 0),
@@ -61,21 +64,26 @@ static const struct cfg_key keys[] = {
     SRV("ftp_allow_plaintext", CT_BOOL, ftp_allow_plaintext, 0, 0),
     SRV("ftp_require_ssl_reuse", CT_BOOL, ftp_require_ssl_reuse, 0, 0),
     SRV("ftp_client_encoding", CT_STR, ftp_client_encoding, 0, 0),
+    SRV("hash_transfers", CT_BOOL, hash_transfers, 0, 0),
     SRV("sftp_max_handles", CT_INT, sftp_max_handles, 16, 65536),
     SRV("dav_allow_infinity", CT_BOOL, dav_allow_infinity, 0, 0),
+    SRV("proxy_protocol", CT_BOOL, proxy_protocol, 0, 0),
+    SRV("proxy_trusted", CT_STR, proxy_trusted, 0, 0),
     {SEC_ANON, "root", CT_STR, offsetof(struct gw_config, anon_root), 0, 0},
     MNT("url", CT_STR, url),
     MNT("encoding", CT_STR, encoding),
     MNT("listing", CT_STR, listing),
     MNT("verify", CT_STR, verify),
+    MNT("key", CT_STR, key),
     MNT("timezone", CT_STR, timezone),
     MNT("read_only", CT_BOOL, read_only),
     MNT("cache_ttl", CT_DURATION, cache_ttl),
+    {SEC_USER, "ftp_client_encoding", CT_STR, offsetof(struct cfg_user, ftp_client_encoding), 0, 0},
 };
 
 static const char *section_name(enum cfg_section s)
 {
-    return s == SEC_SERVER ? "server" : s == SEC_ANON ? "anonymous" : "mount";
+    return s == SEC_SERVER ? "server" : s == SEC_ANON ? "anonymous" : s == SEC_MOUNT ? "mount" : "user";
 }
 
 static char *xstrdup(const char *s)
@@ -109,13 +117,17 @@ void cfg_defaults(struct gw_config *c)
     c->data_timeout = GW_DEFAULT_DATA_TIMEOUT;
     c->shutdown_grace = GW_DEFAULT_SHUTDOWN_GRACE;
     c->max_login_fails = GW_DEFAULT_MAX_LOGIN_FAILS;
+    c->auth_workers = GW_DEFAULT_AUTH_WORKERS;
     c->partial_ttl = GW_DEFAULT_PARTIAL_TTL;
     c->run_as = xstrdup("");
+    c->sandbox = true;
     c->xferlog = xstrdup("");
     c->audit_key = xstrdup("");
     c->ftp_require_ssl_reuse = true;
     c->ftp_client_encoding = xstrdup("");
+    c->hash_transfers = true;
     c->sftp_max_handles = 1024;
+    c->proxy_trusted = xstrdup("");
     c->anon_root = xstrdup("/pub");
 }
 
@@ -125,7 +137,8 @@ static void mount_defaults(struct cfg_mount *m)
     m->url = xstrdup("");
     m->encoding = xstrdup("auto");
     m->listing = xstrdup("auto");
-    m->verify = xstrdup("none");
+    m->verify = xstrdup(""); /* decided by the URL: auto when anonymous */
+    m->key = xstrdup("");
     m->timezone = xstrdup("");
     m->read_only = true;
     m->cache_ttl = 30;
@@ -138,6 +151,7 @@ static void mount_free(struct cfg_mount *m)
     free(m->encoding);
     free(m->listing);
     free(m->verify);
+    free(m->key);
     free(m->timezone);
 }
 
@@ -152,9 +166,15 @@ void cfg_free(struct gw_config *c)
     free(c->xferlog);
     free(c->audit_key);
     free(c->ftp_client_encoding);
+    free(c->proxy_trusted);
     free(c->anon_root);
     for (size_t i = 0; i < c->nmounts; i++)
         mount_free(&c->mounts[i]);
+    for (size_t i = 0; i < c->nusers; i++) {
+        free(c->users[i].name);
+        free(c->users[i].ftp_client_encoding);
+    }
+    free(c->users);
     memset(c, 0, sizeof *c);
 }
 
@@ -306,6 +326,7 @@ int cfg_parse(struct gw_config *c, const char *buf, size_t len, const char *fnam
     enum cfg_section sec = SEC_SERVER;
     bool have_section = false;
     struct cfg_mount *mount = NULL;
+    struct cfg_user *user = NULL;
     char line[GW_MAX_CONFIG_LINE + 1];
     unsigned lineno = 0;
     size_t pos = 0;
@@ -334,6 +355,7 @@ int cfg_parse(struct gw_config *c, const char *buf, size_t len, const char *fnam
             char *name = trim(s + 1);
             have_section = true;
             mount = NULL;
+            user = NULL;
             if (strcmp(name, "server") == 0) {
                 sec = SEC_SERVER;
             } else if (strcmp(name, "anonymous") == 0) {
@@ -356,9 +378,32 @@ int cfg_parse(struct gw_config *c, const char *buf, size_t len, const char *fnam
                 mount->prefix = xstrdup(prefix);
                 mount->line = lineno;
                 sec = SEC_MOUNT;
+            } else if (strncmp(name, "user", 4) == 0 &&
+                       (name[4] == ' ' || name[4] == '\t' || name[4] == '\0')) {
+                char *u = trim(name + 4);
+                if (!*u || strlen(u) > GW_MAX_USER_NAME || strpbrk(u, " \t/"))
+                    return fail(err, errsz, fname, lineno, "[user NAME] needs a user name, got '%s'",
+                                u);
+                for (size_t i = 0; i < c->nusers; i++)
+                    if (strcmp(c->users[i].name, u) == 0)
+                        return fail(err, errsz, fname, lineno, "user %s declared twice (line %u)",
+                                    u, c->users[i].line);
+                if (c->nusers >= CFG_MAX_USER_SECTIONS)
+                    return fail(err, errsz, fname, lineno, "more than %d [user] sections",
+                                CFG_MAX_USER_SECTIONS);
+                struct cfg_user *nu = realloc(c->users, (c->nusers + 1) * sizeof *nu);
+                if (!nu)
+                    abort(); /* as xstrdup: start-up, no sensible recovery */
+                c->users = nu;
+                user = &c->users[c->nusers++];
+                memset(user, 0, sizeof *user);
+                user->name = xstrdup(u);
+                user->line = lineno;
+                sec = SEC_USER;
             } else {
                 return fail(err, errsz, fname, lineno,
-                            "unknown section [%s] (expected [server], [anonymous] or [mount /PATH])",
+                            "unknown section [%s] (expected [server], [anonymous], [mount /PATH] "
+                            "or [user NAME])",
                             name);
             }
             continue;
@@ -379,7 +424,7 @@ int cfg_parse(struct gw_config *c, const char *buf, size_t len, const char *fnam
             return fail(err, errsz, fname, lineno, "unknown key '%s' in [%s]", key,
                         section_name(sec));
         char why[400];
-        void *base = sec == SEC_MOUNT ? (void *)mount : (void *)c;
+        void *base = sec == SEC_MOUNT ? (void *)mount : sec == SEC_USER ? (void *)user : (void *)c;
         if (apply(k, base, val, why, sizeof why) != 0)
             return fail(err, errsz, fname, lineno, "%s", why);
     }
@@ -388,6 +433,14 @@ int cfg_parse(struct gw_config *c, const char *buf, size_t len, const char *fnam
             return fail(err, errsz, fname, c->mounts[i].line, "mount %s has no url",
                         c->mounts[i].prefix);
     return 0;
+}
+
+const char *cfg_user_ftp_encoding(const struct gw_config *c, const char *user)
+{
+    for (size_t i = 0; user && i < c->nusers; i++)
+        if (strcmp(c->users[i].name, user) == 0 && c->users[i].ftp_client_encoding)
+            return c->users[i].ftp_client_encoding;
+    return c->ftp_client_encoding;
 }
 
 int cfg_load(struct gw_config *c, const char *path, char *err, size_t errsz)
@@ -461,6 +514,20 @@ int cfg_validate(const struct gw_config *c, char *err, size_t errsz)
         snprintf(err, errsz, "[anonymous] root must be an absolute path inside the root");
         return GW_ERR_CONFIG;
     }
+    if (c->proxy_protocol) {
+        /* Caught here, at start-up, rather than by every connection failing closed. */
+        struct gw_proxy_acl acl;
+        char why[256];
+        if (!c->proxy_trusted[0]) {
+            snprintf(err, errsz, "proxy_protocol = yes needs proxy_trusted (the balancers' "
+                                 "addresses)");
+            return GW_ERR_CONFIG;
+        }
+        if (gw_proxy_acl_parse(c->proxy_trusted, &acl, why, sizeof why) != 0) {
+            snprintf(err, errsz, "proxy_trusted: %s", why);
+            return GW_ERR_CONFIG;
+        }
+    }
     for (size_t i = 0; i < c->nmounts; i++) {
         const struct cfg_mount *m = &c->mounts[i];
         if (strncmp(m->url, "ftp://", 6) && strncmp(m->url, "ftps://", 7) &&
@@ -469,8 +536,13 @@ int cfg_validate(const struct gw_config *c, char *err, size_t errsz)
                      m->prefix);
             return GW_ERR_CONFIG;
         }
-        if (strcmp(m->verify, "auto") && strcmp(m->verify, "required") && strcmp(m->verify, "none")) {
+        if (m->verify[0] && strcmp(m->verify, "auto") && strcmp(m->verify, "required") &&
+            strcmp(m->verify, "none")) {
             snprintf(err, errsz, "mount %s: verify must be auto, required or none", m->prefix);
+            return GW_ERR_CONFIG;
+        }
+        if (m->key[0] && strcmp(m->verify, "none") == 0) {
+            snprintf(err, errsz, "mount %s: key needs verify = auto or required", m->prefix);
             return GW_ERR_CONFIG;
         }
     }
@@ -514,5 +586,12 @@ void cfg_dump(const struct gw_config *c, FILE *out)
                 m->cache_ttl);
         if (m->timezone[0])
             fprintf(out, "timezone = %s\n", m->timezone);
+        if (m->key[0])
+            fprintf(out, "key = %s\n", m->key);
+    }
+    for (size_t i = 0; i < c->nusers; i++) {
+        fprintf(out, "\n[user %s]\n", c->users[i].name);
+        if (c->users[i].ftp_client_encoding)
+            fprintf(out, "ftp_client_encoding = %s\n", c->users[i].ftp_client_encoding);
     }
 }

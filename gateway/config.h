@@ -1,7 +1,8 @@
 /* Configuration: INI (`key = value`, `[section]`, `#` comments) parsed once through a
  * table of name -> field -> parser into a struct gw_config that is then passed down as
  * const. Unknown sections and keys are errors reported as "FILE:LINE: message".
- * Sections: [server], [anonymous], [mount /PATH] (repeatable). Command-line flags are
+ * Sections: [server], [anonymous], [mount /PATH] (repeatable), [user NAME] (repeatable:
+ * per-user overrides of a few [server] keys, see struct cfg_user). Command-line flags are
  * applied afterwards with cfg_set(), so flags override the file. */
 #ifndef FERRY_GATEWAY_CONFIG_H
 #define FERRY_GATEWAY_CONFIG_H
@@ -18,11 +19,20 @@ struct cfg_mount {
     char *url;          /* ftp://, ftps://, ftpes:// */
     char *encoding;     /* "auto" or an IANA charset name */
     char *listing;      /* "auto" or a listing format name */
-    char *verify;       /* auto|required|none */
+    char *verify;       /* auto|required|none; "": auto for anonymous URLs, else none */
+    char *key;          /* verify: trusted public key file (minisign, signify, PEM, OpenPGP) */
     char *timezone;     /* upstream LIST times zone, "" unknown */
     bool read_only;
     int64_t cache_ttl;  /* seconds */
     unsigned line;      /* where it was declared */
+};
+
+/* [user NAME]: settings that override [server] for one user once logged in. */
+#define CFG_MAX_USER_SECTIONS 1024
+struct cfg_user {
+    char *name;
+    char *ftp_client_encoding; /* NULL: the [server] value */
+    unsigned line;
 };
 
 struct gw_config {
@@ -39,8 +49,10 @@ struct gw_config {
     int max_sessions, max_per_address;
     int login_timeout, idle_timeout, data_timeout, shutdown_grace;
     int max_login_fails;
+    int auth_workers;               /* password verification threads; 0 = online CPUs */
     int64_t partial_ttl;
     char *run_as;
+    bool sandbox;                   /* sessions confine themselves (gateway/sandbox.h) */
     char *xferlog;
     bool syslog;
     char *audit_key;
@@ -48,10 +60,16 @@ struct gw_config {
     bool ftp_allow_plaintext;       /* allow PASS on a plaintext control connection */
     bool ftp_require_ssl_reuse;     /* data TLS sessions must resume the control's */
     char *ftp_client_encoding;      /* "" = UTF-8 */
+    bool hash_transfers;            /* SHA-256 of transfers on the fly (audit, HASH) */
     int sftp_max_handles;
     bool dav_allow_infinity;
+    bool proxy_protocol;            /* listeners expect a PROXY header (gateway/proxyconn.h) */
+    char *proxy_trusted;            /* balancers allowed to send one: "ADDR/NET,..." */
     /* [anonymous] */
     char *anon_root;                /* virtual path inside root served to anonymous */
+    /* [user ...], in file order */
+    struct cfg_user *users;
+    size_t nusers;
     /* [mount ...] */
     struct cfg_mount mounts[GW_MAX_MOUNTS];
     size_t nmounts;
@@ -71,6 +89,9 @@ int cfg_validate(const struct gw_config *c, char *err, size_t errsz);
 /* Writes the effective configuration as INI. */
 void cfg_dump(const struct gw_config *c, FILE *out);
 void cfg_free(struct gw_config *c);
+
+/* The ftp_client_encoding for user: the [user NAME] override, else [server]'s. */
+const char *cfg_user_ftp_encoding(const struct gw_config *c, const char *user);
 
 /* Parses "30s", "5m", "2h", "7d" or plain seconds. */
 int cfg_parse_duration(const char *s, int64_t *out);

@@ -103,28 +103,52 @@ bool gw_ipc_get_int(const struct gw_ipc_msg *m, uint8_t tag, int64_t *v)
     return true;
 }
 
-int gw_ipc_send(int fd, const struct gw_buf *msg)
+static int send_flags(int fd, const struct gw_buf *msg, int flags)
 {
     for (;;) {
-        ssize_t n = send(fd, msg->data, msg->len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, msg->data, msg->len, MSG_NOSIGNAL | flags);
         if (n == (ssize_t)msg->len)
             return 0;
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return GW_ERR_AGAIN;
         return n < 0 ? gw_err_from_errno(errno) : GW_ERR_IO;
     }
 }
 
-ssize_t gw_ipc_recv(int fd, void *buf, size_t size)
+int gw_ipc_send(int fd, const struct gw_buf *msg)
+{
+    return send_flags(fd, msg, 0);
+}
+
+int gw_ipc_try_send(int fd, const struct gw_buf *msg)
+{
+    return send_flags(fd, msg, MSG_DONTWAIT);
+}
+
+static ssize_t recv_flags(int fd, void *buf, size_t size, int flags)
 {
     for (;;) {
-        ssize_t n = recv(fd, buf, size, MSG_TRUNC);
+        ssize_t n = recv(fd, buf, size, MSG_TRUNC | flags);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return GW_ERR_AGAIN;
         if (n < 0)
             return gw_err_from_errno(errno);
         if ((size_t)n > size)
             return GW_ERR_PROTO;
         return n;
     }
+}
+
+ssize_t gw_ipc_recv(int fd, void *buf, size_t size)
+{
+    return recv_flags(fd, buf, size, 0);
+}
+
+ssize_t gw_ipc_try_recv(int fd, void *buf, size_t size)
+{
+    return recv_flags(fd, buf, size, MSG_DONTWAIT);
 }

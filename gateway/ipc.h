@@ -16,7 +16,10 @@ enum gw_ipc_type {
     GW_IPC_AUTH_PASSWORD = 1, /* USER, PASSWORD */
     GW_IPC_AUTH_KEY = 2,      /* USER, KEYTYPE, KEYBLOB, PROBE */
     GW_IPC_AUTH_ANON = 3,     /* IDENT */
-    GW_IPC_AUDIT = 4,         /* A_* fields */
+    GW_IPC_AUDIT = 4,         /* A_* fields; the parent replies RESULT once written */
+    GW_IPC_AUDIT_ASYNC = 5,   /* A_* fields; no reply (fire and forget, see session.h) */
+    GW_IPC_PROXY = 6,         /* P_ADDR P_PORT: the client named by the balancer's PROXY
+                                 header; once, before any login (gateway/proxyconn.h) */
     GW_IPC_REPLY = 100        /* RESULT [HOME READONLY USER DELAY] */
 };
 
@@ -42,6 +45,8 @@ enum gw_ipc_tag {
     GW_F_A_STATUS,
     GW_F_A_ERROR,
     GW_F_A_SHA256,
+    GW_F_P_ADDR,
+    GW_F_P_PORT,
     GW_F_MAX
 };
 
@@ -79,5 +84,9 @@ int gw_ipc_send(int fd, const struct gw_buf *msg);
 /* Receives one message into buf (size GW_MAX_IPC_MSG); returns its length, 0 at EOF,
  * or GW_ERR_*; an over-long message is GW_ERR_PROTO. */
 ssize_t gw_ipc_recv(int fd, void *buf, size_t size);
+/* As gw_ipc_recv, but never blocks: GW_ERR_AGAIN when no message is queued. */
+ssize_t gw_ipc_try_recv(int fd, void *buf, size_t size);
+/* As gw_ipc_send, but never blocks: GW_ERR_AGAIN when the peer's queue is full. */
+int gw_ipc_try_send(int fd, const struct gw_buf *msg);
 
 #endif

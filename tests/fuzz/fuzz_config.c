@@ -1,4 +1,4 @@
-/* FUZZ_SOURCES: gateway/config.c gateway/path.c gateway/err.c */
+/* FUZZ_SOURCES: gateway/config.c gateway/path.c gateway/proxyproto.c gateway/err.c */
 /* libFuzzer harness for the INI config parser: any bytes must parse or fail cleanly. */
 #include <stddef.h>
 #include <stdint.h>

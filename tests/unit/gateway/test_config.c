@@ -107,6 +107,28 @@ START_TEST(test_parse_errors)
 }
 END_TEST
 
+START_TEST(test_user_sections)
+{
+    struct gw_config c;
+    char err[256];
+    const char *text = "ftp_client_encoding = windows-1251\n"
+                       "[user alice]\nftp_client_encoding = GBK\n"
+                       "[user bob]\n";
+    ck_assert_int_eq(parse(&c, text, err, sizeof err), 0);
+    ck_assert_uint_eq(c.nusers, 2);
+    ck_assert_str_eq(cfg_user_ftp_encoding(&c, "alice"), "GBK");
+    /* bob's section sets nothing, carol has none: both get [server]'s value. */
+    ck_assert_str_eq(cfg_user_ftp_encoding(&c, "bob"), "windows-1251");
+    ck_assert_str_eq(cfg_user_ftp_encoding(&c, "carol"), "windows-1251");
+    ck_assert_uint_eq(c.users[0].line, 2);
+    cfg_free(&c);
+    expect_error("[user alice]\n[user alice]\n", "t.conf:2: user alice declared twice (line 1)");
+    expect_error("[user ]\n", "[user NAME] needs a user name");
+    expect_error("[user a/b]\n", "[user NAME] needs a user name");
+    expect_error("[user alice]\nftp_port = 21\n", "t.conf:2: unknown key 'ftp_port' in [user");
+}
+END_TEST
+
 START_TEST(test_nul_and_long_lines)
 {
     struct gw_config c;
@@ -139,6 +161,15 @@ START_TEST(test_set_and_validate)
     ck_assert_int_eq(cfg_validate(&c, err, sizeof err), 0);
     ck_assert_int_eq(cfg_set(&c, "no_such", "1", err, sizeof err), GW_ERR_CONFIG);
     ck_assert_int_eq(cfg_set(&c, "max_sessions", "0", err, sizeof err), GW_ERR_CONFIG);
+    /* PROXY protocol: the trusted list is required and checked at start-up. */
+    ck_assert_int_eq(cfg_set(&c, "proxy_protocol", "yes", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strstr(err, "needs proxy_trusted") != NULL, "%s", err);
+    ck_assert_int_eq(cfg_set(&c, "proxy_trusted", "10.0.0.0/33", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strncmp(err, "proxy_trusted: ", 15) == 0, "%s", err);
+    ck_assert_int_eq(cfg_set(&c, "proxy_trusted", "10.0.0.0/8, ::1", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof err), 0);
     cfg_free(&c);
     const char *bad_url = "[mount /m]\nurl = http://x/\n";
     cfg_defaults(&c);
@@ -196,6 +227,7 @@ Suite *gateway_config_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_parse_full);
     tcase_add_test(tc, test_parse_errors);
+    tcase_add_test(tc, test_user_sections);
     tcase_add_test(tc, test_nul_and_long_lines);
     tcase_add_test(tc, test_set_and_validate);
     tcase_add_test(tc, test_duration);
