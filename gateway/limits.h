@@ -27,6 +27,9 @@
 #define GW_IO_CHUNK (256u * 1024)
 
 #define GW_THROTTLE_SLOTS 4096    /* remote addresses tracked for failed logins */
+#define GW_MAX_AUTH_WORKERS 64    /* password verification threads in the parent */
+#define GW_MAX_AUTH_QUEUE 1024    /* password checks queued in the parent; then refused */
+#define GW_IPC_BATCH 16           /* messages the parent serves per session per loop turn */
 
 #define GW_DEFAULT_MAX_SESSIONS 256
 #define GW_DEFAULT_MAX_PER_ADDRESS 32
@@ -36,5 +39,6 @@
 #define GW_DEFAULT_SHUTDOWN_GRACE 10  /* seconds */
 #define GW_DEFAULT_PARTIAL_TTL (7 * 24 * 3600)
 #define GW_DEFAULT_MAX_LOGIN_FAILS 5  /* per session, then disconnect */
+#define GW_DEFAULT_AUTH_WORKERS 0     /* 0: one per online CPU */
 
 #endif

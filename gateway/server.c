@@ -1,7 +1,11 @@
 /* The privileged parent process (server.h): accept, fork one session per connection,
  * answer the sessions' authentication and audit requests, enforce session limits,
- * reap sessions, stop gracefully. Single-threaded around poll(2); signals arrive
- * through a self-pipe. */
+ * reap sessions, stop gracefully. One thread runs poll(2) and owns every table;
+ * signals arrive through a self-pipe. Password hashing alone runs on worker threads
+ * (gateway/authpool.h), so a storm of logins does not stall other sessions' requests;
+ * the session that asked waits for its reply, and the parent reads nothing more from it
+ * until the answer is sent (its requests stay in order). Each loop turn serves at most
+ * GW_IPC_BATCH messages per session, so a busy session cannot starve the others. */
 #include "gateway/server.h"
 
 #include <arpa/inet.h>
@@ -28,13 +32,18 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "gateway/authpool.h"
 #include "gateway/err.h"
 #include "gateway/ipc.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/path.h"
+#include "gateway/proxyconn.h"
+#include "gateway/sandbox.h"
 #include "gateway/session.h"
 #include "gateway/users.h"
+
+struct pending_auth;
 
 struct psess {
     pid_t pid;
@@ -47,6 +56,24 @@ struct psess {
     bool anonymous;
     char user[GW_MAX_USER_NAME + 1];
     int64_t started_ms;
+    struct pending_auth *pending; /* its password check in the pool, or NULL */
+    bool proxied;            /* addr/remote came from its balancer's PROXY header */
+};
+
+/* A password check handed to the worker pool: what the parent needs to finish the login
+ * when the verdict comes (the pool sees only the hash and the password). */
+struct pending_auth {
+    struct pending_auth *next;   /* S.pending list */
+    struct psess snap;           /* the session as it asked: used if it is gone by then */
+    bool orphan;                 /* the session ended while its check was queued */
+    bool known;                  /* the user exists */
+    bool read_only;
+    bool tagged;                 /* tag holds the credential cache key */
+    unsigned char tag[32];
+    struct timespec users_mtime; /* the users file the hash came from */
+    char proto[8];
+    char user[GW_MAX_USER_NAME + 1];
+    char home[GW_MAX_PATH];
 };
 
 /* Parent state: one server per process. */
@@ -57,6 +84,8 @@ static struct {
     struct psess *sess;
     size_t nsess, cap;
     struct auth_throttle *throttle;
+    struct gw_authpool *pool;
+    struct pending_auth *pending; /* every check in the pool, orphans included */
     bool stopping;
     int64_t stop_deadline;
     bool have_run_as;
@@ -330,14 +359,92 @@ static void cred_remember(const unsigned char tag[32])
     C.slot[i].expires = now_ms() + CRED_TTL_MS;
 }
 
+/* The users file, parsed once and kept while it is unchanged (same inode, size and
+ * mtime): parsing it for every login made a storm of logins quadratic in the number of
+ * users. Edits (`ferry user`, an admin's editor) replace or touch the file. */
+static struct {
+    struct auth_db db;
+    bool loaded;
+    struct stat st;
+} U;
+
+/* Frees the cached users, wiping their hashes first (a forked session must not keep
+ * them). */
+static void users_forget(void)
+{
+    for (size_t i = 0; U.loaded && i < U.db.nusers; i++)
+        if (U.db.users[i].hash)
+            explicit_bzero(U.db.users[i].hash, strlen(U.db.users[i].hash));
+    if (U.loaded)
+        auth_db_free(&U.db);
+    U.loaded = false;
+}
+
+static const struct auth_db *users_db(char *err, size_t errsz)
+{
+    struct stat st;
+    if (stat(S.ctx->users_path, &st) != 0) {
+        snprintf(err, errsz, "%s", strerror(errno));
+        return NULL;
+    }
+    if (U.loaded && st.st_ino == U.st.st_ino && st.st_dev == U.st.st_dev &&
+        st.st_size == U.st.st_size && st.st_mtim.tv_sec == U.st.st_mtim.tv_sec &&
+        st.st_mtim.tv_nsec == U.st.st_mtim.tv_nsec)
+        return &U.db;
+    users_forget();
+    if (auth_db_load(S.ctx->users_path, &U.db, err, errsz) != 0)
+        return NULL;
+    U.loaded = true;
+    U.st = st;
+    return &U.db;
+}
+
+/* Hands a password check to the worker pool. True when the request is taken care of:
+ * queued (auth_done replies later) or refused because the queue is full. False when
+ * the pool cannot take it at all: the caller then checks inline. */
+static bool submit_password(struct psess *p, struct gw_buf *rep, const struct auth_user *u,
+                            const char *user, const char *pass, const unsigned char *tag,
+                            const char *proto)
+{
+    struct pending_auth *pa = S.pool ? calloc(1, sizeof *pa) : NULL;
+    if (!pa)
+        return false;
+    pa->snap = *p;
+    pa->known = u != NULL;
+    pa->read_only = u && u->read_only;
+    pa->tagged = tag != NULL;
+    if (tag)
+        memcpy(pa->tag, tag, sizeof pa->tag);
+    pa->users_mtime = C.users_mtime;
+    snprintf(pa->proto, sizeof pa->proto, "%s", proto);
+    snprintf(pa->user, sizeof pa->user, "%s", u ? u->name : user);
+    snprintf(pa->home, sizeof pa->home, "%s", u ? u->home : "/");
+    int rc = gw_authpool_submit(S.pool, p->addr, (uint64_t)(uintptr_t)pa, u ? u->hash : NULL, pass);
+    if (rc == 0) {
+        pa->next = S.pending;
+        S.pending = pa;
+        p->pending = pa;
+        return true;
+    }
+    free(pa);
+    if (rc != GW_ERR_LIMIT)
+        return false;
+    /* A temporary failure: the client may retry; it is not the user's fault, so the
+     * throttle does not count it. */
+    reply_result(rep, GW_AUTH_THROTTLED, 1000);
+    audit_parent(p, "login_failed", user, "failed", "server busy", proto);
+    gw_log(GW_LOG_WARN, "session %s: login queue full, login of '%s' refused", p->id, user);
+    return true;
+}
+
 static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
 {
     char user[GW_MAX_USER_NAME + 1] = "", pass[GW_MAX_PASSWORD + 1], type[64], blob[8192];
     char protobuf[8], err[256];
     const char *proto = checked_proto(p, m, protobuf, sizeof protobuf);
     int64_t probe = 0;
-    struct auth_db db = {0};
-    if (!proto || p->logged_in) {
+    const struct auth_db *db;
+    if (!proto || p->logged_in || p->pending) {
         reply_result(rep, GW_AUTH_DENIED, 0);
         return;
     }
@@ -360,21 +467,24 @@ static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_b
         audit_parent(p, "login_failed", user, "failed", "throttled", proto);
         return;
     }
-    if (auth_db_load(S.ctx->users_path, &db, err, sizeof err) != 0) {
+    if (!(db = users_db(err, sizeof err))) {
         gw_log(GW_LOG_ERROR, "users file %s: %s", S.ctx->users_path, err);
         reply_result(rep, GW_AUTH_DENIED, 0);
         return;
     }
-    const struct auth_user *u = auth_db_find(&db, user);
-    bool ok = false;
+    const struct auth_user *u = auth_db_find(db, user);
+    bool ok = false, handled = false;
     if (m->type == GW_IPC_AUTH_PASSWORD) {
-        /* auth_check_password hashes even for unknown users: no timing oracle. */
+        /* auth_check_password hashes even for unknown users: no timing oracle. A cached
+         * credential never waits for the pool. */
         unsigned char tag[32];
         if (gw_ipc_get_str(m, GW_F_PASSWORD, pass, sizeof pass)) {
             bool tagged = cred_tag(user, pass, tag);
             cred_check_users();
             if (u && tagged && cred_known(tag)) {
                 ok = true;
+            } else if (submit_password(p, rep, u, user, pass, tagged ? tag : NULL, proto)) {
+                handled = true;
             } else {
                 ok = auth_check_password(u, pass) && u;
                 if (ok && tagged)
@@ -382,6 +492,8 @@ static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_b
             }
         }
         explicit_bzero(pass, sizeof pass);
+        if (handled)
+            return;
     } else if (gw_ipc_get_str(m, GW_F_KEYTYPE, type, sizeof type) &&
                gw_ipc_get_str(m, GW_F_KEYBLOB, blob, sizeof blob)) {
         ok = u && auth_check_key(u, type, blob);
@@ -397,7 +509,114 @@ static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_b
     } else {
         reply_result(rep, GW_AUTH_DENIED, 0);
     }
-    auth_db_free(&db);
+}
+
+/* Unlinks pa from S.pending and frees it. */
+static void pending_free(struct pending_auth *pa)
+{
+    for (struct pending_auth **pp = &S.pending; *pp; pp = &(*pp)->next)
+        if (*pp == pa) {
+            *pp = pa->next;
+            break;
+        }
+    free(pa);
+}
+
+static struct psess *pending_owner(const struct pending_auth *pa)
+{
+    for (size_t i = 0; !pa->orphan && i < S.nsess; i++)
+        if (S.sess[i].pending == pa)
+            return &S.sess[i];
+    return NULL;
+}
+
+static void send_reply(struct psess *p, const struct gw_buf *rep)
+{
+    /* Never blocks: a session has at most one request outstanding, so its queue has room
+     * for the reply unless it misbehaves; then it loses its channel. */
+    if (rep->len && p->ipc >= 0 && gw_ipc_try_send(p->ipc, rep) < 0) {
+        gw_log(GW_LOG_WARN, "session %s: cannot reply; closing its channel", p->id);
+        close(p->ipc);
+        p->ipc = -1;
+    }
+}
+
+/* Finishes a login whose password check came back from the pool. */
+static void auth_done(uint64_t cookie, enum gw_authpool_verdict v)
+{
+    struct pending_auth *pa = (struct pending_auth *)(uintptr_t)cookie;
+    struct psess *p = pending_owner(pa);
+    bool ok = v == GW_AUTHPOOL_OK && pa->known;
+    const char *why = pa->known ? "wrong credentials" : "unknown user";
+    struct gw_buf rep;
+    gw_buf_init(&rep, GW_MAX_IPC_MSG);
+    if (p)
+        p->pending = NULL;
+    if (v == GW_AUTHPOOL_CANCELLED) {
+        if (p) {
+            reply_result(&rep, GW_AUTH_THROTTLED, 0);
+            send_reply(p, &rep);
+        }
+    } else if (!p) {
+        /* The client left before the answer: a wrong password still counts against its
+         * address (hanging up early must not dodge the throttle). */
+        if (!ok) {
+            auth_throttle_fail(S.throttle, pa->snap.addr, now_ms());
+            audit_parent(&pa->snap, "login_failed", pa->user, "failed", why, pa->proto);
+        }
+    } else if (ok) {
+        /* Remember the credential only if the users file is still the one checked. */
+        if (pa->tagged && pa->users_mtime.tv_sec == C.users_mtime.tv_sec &&
+            pa->users_mtime.tv_nsec == C.users_mtime.tv_nsec)
+            cred_remember(pa->tag);
+        auth_throttle_ok(S.throttle, p->addr);
+        login_ok(p, &rep, pa->user, pa->home, pa->read_only, false, pa->proto);
+        send_reply(p, &rep);
+    } else {
+        login_failed(p, &rep, pa->user, why, pa->proto);
+        send_reply(p, &rep);
+    }
+    gw_buf_free(&rep);
+    pending_free(pa);
+}
+
+static void collect_auth_results(void)
+{
+    uint64_t cookie;
+    enum gw_authpool_verdict v;
+    while (S.pool && gw_authpool_result(S.pool, &cookie, &v))
+        auth_done(cookie, v);
+}
+
+/* Writes a session's audit record; the reply (RESULT) only for GW_IPC_AUDIT. A
+ * rejected record is logged either way. */
+static unsigned sessions_from(const char *addr);
+
+/* The client address a session read from its balancer's PROXY header: believed once,
+ * before any login, and only from a session whose TCP peer is in proxy_trusted. From
+ * then on audit records, throttling and the per-address limit use it. */
+static void handle_proxy(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
+{
+    char addr[sizeof p->addr], remote[sizeof p->remote], claimed[INET6_ADDRSTRLEN];
+    int64_t port = -1;
+    int rc = GW_ERR_PERM;
+    if (!p->proxied && !p->logged_in && !p->pending &&
+        gw_ipc_get_str(m, GW_F_P_ADDR, claimed, sizeof claimed) &&
+        gw_ipc_get_int(m, GW_F_P_PORT, &port))
+        rc = gw_proxy_check_claim(S.ctx->cfg, p->addr, claimed, port, addr, sizeof addr, remote,
+                                  sizeof remote);
+    if (rc == 0 && sessions_from(addr) >= (unsigned)S.ctx->cfg->max_per_address)
+        rc = GW_ERR_LIMIT;
+    if (rc == 0) {
+        gw_log(GW_LOG_DEBUG, "session %s: client %s via proxy %s", p->id, remote, p->remote);
+        p->proxied = true;
+        snprintf(p->addr, sizeof p->addr, "%s", addr);
+        snprintf(p->remote, sizeof p->remote, "%s", remote);
+    } else {
+        gw_log(GW_LOG_WARN, "session %s: client address from %s refused: %s", p->id, p->remote,
+               rc == GW_ERR_LIMIT ? "max_per_address reached" : gw_strerror(rc));
+    }
+    reply_result(rep, rc, 0);
 }
 
 static void handle_audit(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
@@ -436,18 +655,23 @@ static void handle_audit(struct psess *p, const struct gw_ipc_msg *m, struct gw_
         gw_log(GW_LOG_WARN, "session %s: rejected an invalid audit record", p->id);
     else if (rc < 0)
         gw_log(GW_LOG_ERROR, "audit log write failed: %s", gw_strerror(rc));
-    reply_result(rep, rc < 0 ? rc : 0, 0);
+    if (m->type == GW_IPC_AUDIT)
+        reply_result(rep, rc < 0 ? rc : 0, 0);
 }
 
-static void handle_ipc(struct psess *p)
+/* Serves one queued message of p without blocking; false when none was waiting or the
+ * channel is gone. */
+static bool serve_one(struct psess *p)
 {
     struct gw_ipc_msg m;
     struct gw_buf rep;
-    ssize_t n = gw_ipc_recv(p->ipc, S.ipcbuf, sizeof S.ipcbuf);
+    ssize_t n = gw_ipc_try_recv(p->ipc, S.ipcbuf, sizeof S.ipcbuf);
+    if (n == GW_ERR_AGAIN)
+        return false;
     if (n <= 0) {
         close(p->ipc);
         p->ipc = -1;
-        return;
+        return false;
     }
     gw_buf_init(&rep, GW_MAX_IPC_MSG);
     if (gw_ipc_decode(S.ipcbuf, (size_t)n, &m) != 0) {
@@ -459,15 +683,26 @@ static void handle_ipc(struct psess *p)
         case GW_IPC_AUTH_PASSWORD:
         case GW_IPC_AUTH_KEY:
         case GW_IPC_AUTH_ANON: handle_auth(p, &m, &rep); break;
-        case GW_IPC_AUDIT: handle_audit(p, &m, &rep); break;
+        case GW_IPC_AUDIT:
+        case GW_IPC_AUDIT_ASYNC: handle_audit(p, &m, &rep); break;
+        case GW_IPC_PROXY: handle_proxy(p, &m, &rep); break;
         default: reply_result(&rep, GW_ERR_PROTO, 0); break;
         }
-        if (rep.len && gw_ipc_send(p->ipc, &rep) < 0) {
-            close(p->ipc);
-            p->ipc = -1;
-        }
+        send_reply(p, &rep);
     }
+    /* The message may have held a password. */
+    explicit_bzero(S.ipcbuf, (size_t)n);
     gw_buf_free(&rep);
+    return p->ipc >= 0;
+}
+
+/* Serves up to max queued messages of p, stopping early while its login is being
+ * checked (what it sends next must wait for that answer). */
+static void handle_ipc(struct psess *p, unsigned max)
+{
+    for (unsigned i = 0; i < max && p->ipc >= 0 && !p->pending; i++)
+        if (!serve_one(p))
+            break;
 }
 
 static unsigned sessions_from(const char *addr)
@@ -504,8 +739,15 @@ static void run_session(const struct gw_listener_def *l, int cfd, int ipc,
     close(S.sigpipe[1]);
     audit_close(S.ctx->audit); /* a session never holds the audit log */
     S.ctx->audit = NULL;
+    gw_authpool_forget_in_child(S.pool); /* other users' queued passwords */
+    S.pool = NULL;
+    users_forget();
+    while (S.pending)
+        pending_free(S.pending);
     gw_session_setup_signals();
     drop_privileges();
+    if (gw_sandbox_enter_session(S.ctx->cfg) != 0)
+        _exit(1); /* fail closed (the sandbox logged why) */
     s.cfg = S.ctx->cfg;
     s.mount_factory = S.ctx->mount_factory;
     s.keys = S.ctx->keys;
@@ -520,12 +762,34 @@ static void run_session(const struct gw_listener_def *l, int cfd, int ipc,
     s.peer_len = plen;
     s.local_len = sizeof s.local;
     getsockname(cfd, (struct sockaddr *)&s.local, &s.local_len);
-    int status = l->fe->serve(&s, l->fe_state);
+    /* Behind a balancer: the PROXY header first, before the front end speaks. */
+    int status = gw_proxy_session_start(&s, l->name) == 0 ? l->fe->serve(&s, l->fe_state) : 1;
     close(cfd);
     close(ipc);
     free(S.sess);
     auth_throttle_free(S.throttle);
     exit(status & 0xff);
+}
+
+/* Sanitizer builds fork only while no password check runs (gw_authpool_fork_begin):
+ * LeakSanitizer in the session would report the check's buffers, referenced only from
+ * a worker's stack the child cannot scan, and the sanitizer's allocator is not known to
+ * be fork-safe with other threads inside it. glibc's allocator is, and release builds
+ * need no memory check, so they do not make a fork wait for a hash. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FORK_QUIESCE 1
+#else
+#define FORK_QUIESCE 0
+#endif
+
+static void fork_quiesce(bool begin)
+{
+    if (!FORK_QUIESCE)
+        return;
+    if (begin)
+        gw_authpool_fork_begin(S.pool);
+    else
+        gw_authpool_fork_end(S.pool);
 }
 
 static void accept_one(size_t li)
@@ -545,8 +809,9 @@ static void accept_one(size_t li)
         refuse = "server shutting down";
     else if (S.nsess >= (size_t)cfg->max_sessions)
         refuse = "max_sessions reached";
-    else if (sessions_from(p.addr) >= (unsigned)cfg->max_per_address)
-        refuse = "max_per_address reached";
+    else if (!gw_proxy_peer_trusted(cfg, (const struct sockaddr *)&peer) &&
+             sessions_from(p.addr) >= (unsigned)cfg->max_per_address)
+        refuse = "max_per_address reached"; /* a balancer's: once its session reports */
     int sv[2] = {-1, -1};
     if (!refuse && S.nsess == S.cap) {
         size_t ncap = S.cap ? S.cap * 2 : 64;
@@ -577,7 +842,10 @@ static void accept_one(size_t li)
     p.started_ms = now_ms();
     int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fork_quiesce(true);
     pid_t pid = fork();
+    if (pid != 0)
+        fork_quiesce(false);
     if (pid == 0) {
         close(sv[0]);
         run_session(l, cfd, sv[1], &peer, plen, &p);
@@ -606,15 +874,14 @@ static void reap(void)
             struct psess *p = &S.sess[i];
             if (p->pid != pid)
                 continue;
-            /* Serve what the session still queued before it ended. */
-            while (p->ipc >= 0) {
-                struct pollfd pf = {.fd = p->ipc, .events = POLLIN};
-                if (poll(&pf, 1, 0) <= 0 || !(pf.revents & (POLLIN | POLLHUP)))
-                    break;
-                handle_ipc(p);
-            }
+            /* Serve everything the session queued before it ended (its last audit
+                 * records), all of it, before its logout record. */
+            while (p->ipc >= 0 && serve_one(p))
+                ;
             if (p->ipc >= 0)
                 close(p->ipc);
+            if (p->pending)
+                p->pending->orphan = true;
             char why[64] = "";
             if (WIFSIGNALED(status)) {
                 snprintf(why, sizeof why, "session ended by signal %d", WTERMSIG(status));
@@ -683,6 +950,27 @@ static void begin_stop(void)
            S.ctx->cfg->shutdown_grace);
 }
 
+static bool verify_password(const char *hash, const char *password)
+{
+    struct auth_user u = {.hash = (char *)hash};
+    return auth_check_password(hash ? &u : NULL, password) && hash;
+}
+
+static struct gw_authpool *start_auth_pool(const struct gw_config *cfg)
+{
+    long n = cfg->auth_workers;
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > GW_MAX_AUTH_WORKERS)
+        n = GW_MAX_AUTH_WORKERS;
+    struct gw_authpool *pool = gw_authpool_new((unsigned)n, GW_MAX_AUTH_QUEUE, verify_password);
+    if (!pool)
+        gw_log(GW_LOG_WARN, "cannot start password workers: checking passwords inline");
+    return pool;
+}
+
 int gw_server_run(struct gw_server_ctx *ctx)
 {
     struct pollfd *pfd = NULL;
@@ -706,6 +994,8 @@ int gw_server_run(struct gw_server_ctx *ctx)
     sigaction(SIGCHLD, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* After the signal mask is final: the workers inherit it (signals go to the loop). */
+    S.pool = start_auth_pool(ctx->cfg);
     for (;;) {
         if (S.stopping && S.nsess == 0)
             break;
@@ -714,7 +1004,7 @@ int gw_server_run(struct gw_server_ctx *ctx)
                 kill(S.sess[i].pid, SIGKILL);
             S.stop_deadline = now_ms() + 5000;
         }
-        size_t need = 1 + ctx->nlisteners + S.nsess;
+        size_t need = 2 + ctx->nlisteners + S.nsess;
         if (need > pcap) {
             struct pollfd *np = realloc(pfd, need * 2 * sizeof *np);
             if (!np) {
@@ -726,10 +1016,13 @@ int gw_server_run(struct gw_server_ctx *ctx)
         }
         size_t n = 0;
         pfd[n++] = (struct pollfd){.fd = S.sigpipe[0], .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = S.pool ? gw_authpool_fd(S.pool) : -1, .events = POLLIN};
         for (size_t i = 0; i < ctx->nlisteners; i++)
             pfd[n++] = (struct pollfd){.fd = S.lfd[i], .events = POLLIN};
+        /* A session whose login is being checked is not read until it has its answer. */
         for (size_t i = 0; i < S.nsess; i++)
-            pfd[n++] = (struct pollfd){.fd = S.sess[i].ipc, .events = POLLIN};
+            pfd[n++] = (struct pollfd){.fd = S.sess[i].pending ? -1 : S.sess[i].ipc,
+                                       .events = POLLIN};
         int r = poll(pfd, n, 1000);
         if (r < 0 && errno != EINTR) {
             gw_log(GW_LOG_ERROR, "poll: %s", strerror(errno));
@@ -749,24 +1042,35 @@ int gw_server_run(struct gw_server_ctx *ctx)
             }
             reap();
         }
+        if (pfd[1].revents & POLLIN)
+            collect_auth_results();
         /* Session requests first (they are waiting), then new connections. The
          * session table may shrink while we go, so match by fd. */
-        size_t base = 1 + ctx->nlisteners;
+        size_t base = 2 + ctx->nlisteners;
         for (size_t j = base; j < n; j++) {
             if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             for (size_t i = 0; i < S.nsess; i++)
                 if (S.sess[i].ipc == pfd[j].fd && pfd[j].fd >= 0) {
-                    handle_ipc(&S.sess[i]);
+                    handle_ipc(&S.sess[i], GW_IPC_BATCH);
                     break;
                 }
         }
         for (size_t i = 0; i < ctx->nlisteners; i++)
-            if (S.lfd[i] >= 0 && (pfd[1 + i].revents & POLLIN))
+            if (S.lfd[i] >= 0 && (pfd[2 + i].revents & POLLIN))
                 accept_one(i);
     }
     gw_log(GW_LOG_INFO, "stopped");
 out:
+    if (S.pool) {
+        gw_authpool_shutdown(S.pool);
+        collect_auth_results();
+        gw_authpool_free(S.pool);
+        S.pool = NULL;
+    }
+    while (S.pending)
+        pending_free(S.pending);
+    users_forget();
     free(pfd);
     free(S.sess);
     S.sess = NULL;

@@ -11,6 +11,7 @@
 #include "gateway/ipc.h"
 #include "gateway/log.h"
 #include "gateway/path.h"
+#include "gateway/sandbox.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -189,32 +190,55 @@ int gw_session_vfs(struct gw_session *s, struct vfs **out)
         .nmounts = session_nmounts,
         .partial_ttl = s->cfg->partial_ttl,
     };
+    int rc = gw_sandbox_confine(s->cfg, s->proto, root, opts.read_only);
+    if (rc < 0)
+        return rc; /* fail closed (the sandbox logged why) */
     return vfs_open(&opts, out);
 }
 
+/* Encodes r as an audit request of the given type. */
+static int encode_audit(struct gw_session *s, const struct audit_record *r, uint8_t type,
+                        struct gw_buf *msg)
+{
+    if (gw_ipc_begin(msg, type) || gw_ipc_put_str(msg, GW_F_A_EVENT, r->event) ||
+        gw_ipc_put_str(msg, GW_F_A_PROTO, r->proto ? r->proto : s->proto) ||
+        gw_ipc_put_str(msg, GW_F_A_PATH, r->path) || gw_ipc_put_str(msg, GW_F_A_PATH2, r->path2) ||
+        gw_ipc_put_str(msg, GW_F_A_STATUS, r->status) ||
+        gw_ipc_put_str(msg, GW_F_A_ERROR, r->error) ||
+        gw_ipc_put_str(msg, GW_F_A_SHA256, r->sha256) ||
+        (r->bytes >= 0 && gw_ipc_put_int(msg, GW_F_A_BYTES, r->bytes)) ||
+        (r->offset >= 0 && gw_ipc_put_int(msg, GW_F_A_OFFSET, r->offset)) ||
+        (r->size >= 0 && gw_ipc_put_int(msg, GW_F_A_SIZE, r->size)) ||
+        (r->duration_ms >= 0 && gw_ipc_put_int(msg, GW_F_A_DURATION, r->duration_ms)))
+        return GW_ERR_TOOLONG;
+    return 0;
+}
+
 int gw_session_audit(struct gw_session *s, const struct audit_record *r)
+{
+    struct gw_buf msg;
+    gw_buf_init(&msg, GW_MAX_IPC_MSG);
+    int rc = encode_audit(s, r, GW_IPC_AUDIT_ASYNC, &msg);
+    /* A blocking send: when the parent falls behind, the socket's queue fills and the
+     * session waits here (back-pressure) rather than dropping the record. */
+    if (rc == 0)
+        rc = gw_ipc_send(s->ipc, &msg);
+    gw_buf_free(&msg);
+    return rc;
+}
+
+int gw_session_audit_sync(struct gw_session *s, const struct audit_record *r)
 {
     static char rbuf[GW_MAX_IPC_MSG];
     struct gw_buf msg;
     struct gw_ipc_msg rep;
     int64_t result = -1;
-    int rc = GW_ERR_TOOLONG;
     gw_buf_init(&msg, GW_MAX_IPC_MSG);
-    if (gw_ipc_begin(&msg, GW_IPC_AUDIT) || gw_ipc_put_str(&msg, GW_F_A_EVENT, r->event) ||
-        gw_ipc_put_str(&msg, GW_F_A_PROTO, r->proto ? r->proto : s->proto) ||
-        gw_ipc_put_str(&msg, GW_F_A_PATH, r->path) || gw_ipc_put_str(&msg, GW_F_A_PATH2, r->path2) ||
-        gw_ipc_put_str(&msg, GW_F_A_STATUS, r->status) ||
-        gw_ipc_put_str(&msg, GW_F_A_ERROR, r->error) ||
-        gw_ipc_put_str(&msg, GW_F_A_SHA256, r->sha256) ||
-        (r->bytes >= 0 && gw_ipc_put_int(&msg, GW_F_A_BYTES, r->bytes)) ||
-        (r->offset >= 0 && gw_ipc_put_int(&msg, GW_F_A_OFFSET, r->offset)) ||
-        (r->size >= 0 && gw_ipc_put_int(&msg, GW_F_A_SIZE, r->size)) ||
-        (r->duration_ms >= 0 && gw_ipc_put_int(&msg, GW_F_A_DURATION, r->duration_ms)))
-        goto out;
-    rc = roundtrip(s, &msg, rbuf, &rep);
+    int rc = encode_audit(s, r, GW_IPC_AUDIT, &msg);
+    if (rc == 0)
+        rc = roundtrip(s, &msg, rbuf, &rep);
     if (rc == 0 && (!gw_ipc_get_int(&rep, GW_F_RESULT, &result) || result != 0))
         rc = GW_ERR_INVAL;
-out:
     gw_buf_free(&msg);
     return rc;
 }
@@ -239,8 +263,13 @@ void gw_session_audit_transfer(struct gw_session *s, const char *event, const ch
         if (vfs_fstat(f, &st) == 0)
             r.size = (int64_t)st.size;
         if (vfs_sha256(f, sum)) {
-            for (int i = 0; i < 32; i++)
-                snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+            /* Once per download: a table, not 32 snprintf calls. */
+            static const char digits[] = "0123456789abcdef";
+            for (int i = 0; i < 32; i++) {
+                hex[2 * i] = digits[sum[i] >> 4];
+                hex[2 * i + 1] = digits[sum[i] & 15];
+            }
+            hex[64] = '\0';
             r.sha256 = hex;
         }
     }

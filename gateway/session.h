@@ -68,9 +68,19 @@ int gw_session_login_anonymous(struct gw_session *s, const char *ident);
 /* Opens the logged-in user's view of the tree (home, mounts, read-only flag). */
 int gw_session_vfs(struct gw_session *s, struct vfs **out);
 
-/* Sends an audit record to the parent and waits until it is written. session, remote
- * and user are filled in by the parent; proto defaults to s->proto. */
+/* Sends an audit record to the parent without waiting for it to be written (one
+ * message, no reply: a download costs no round trip). session, remote and user are
+ * filled in by the parent; proto defaults to s->proto. Records keep their order (one
+ * SOCK_SEQPACKET channel, read in order), the parent reads every record a session
+ * queued before it writes that session's logout record, and when the parent falls
+ * behind the send blocks rather than dropping anything. 0 once queued, or GW_ERR_*
+ * when the record does not fit a message or the channel is gone. The parent validates
+ * the record and logs a rejected one. */
 int gw_session_audit(struct gw_session *s, const struct audit_record *r);
+/* As gw_session_audit, but waits for the parent's verdict: 0 once written,
+ * GW_ERR_INVAL when the parent rejected the record or could not write it. For callers
+ * that must know (none of the front ends do today). */
+int gw_session_audit_sync(struct gw_session *s, const struct audit_record *r);
 /* Convenience: an audit record for a finished transfer through a vfs_file handle
  * (bytes, offset, duration, sha256 taken from f before it is closed). */
 void gw_session_audit_transfer(struct gw_session *s, const char *event, const char *path,

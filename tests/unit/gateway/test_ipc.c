@@ -77,6 +77,66 @@ START_TEST(test_socket_transport)
 }
 END_TEST
 
+/* The fire-and-forget audit type decodes like the synchronous one. */
+START_TEST(test_async_audit_type)
+{
+    struct gw_buf b;
+    struct gw_ipc_msg m;
+    char ev[16];
+    int64_t v;
+    gw_buf_init(&b, GW_MAX_IPC_MSG);
+    ck_assert_int_eq(gw_ipc_begin(&b, GW_IPC_AUDIT_ASYNC), 0);
+    ck_assert_int_eq(gw_ipc_put_str(&b, GW_F_A_EVENT, "download"), 0);
+    ck_assert_int_eq(gw_ipc_put_int(&b, GW_F_A_BYTES, 1024), 0);
+    ck_assert_int_eq(gw_ipc_decode(b.data, b.len, &m), 0);
+    ck_assert_int_eq(m.type, GW_IPC_AUDIT_ASYNC);
+    ck_assert_int_ne(GW_IPC_AUDIT_ASYNC, GW_IPC_AUDIT);
+    ck_assert(gw_ipc_get_str(&m, GW_F_A_EVENT, ev, sizeof ev));
+    ck_assert_str_eq(ev, "download");
+    ck_assert(gw_ipc_get_int(&m, GW_F_A_BYTES, &v));
+    ck_assert_int_eq(v, 1024);
+    gw_buf_free(&b);
+}
+END_TEST
+
+/* Non-blocking receive and send: AGAIN on an empty queue and on a full one; messages
+ * keep their order and none is lost when the sender closes right after sending. */
+START_TEST(test_try_send_recv)
+{
+    int sv[2];
+    struct gw_buf b;
+    static char buf[GW_MAX_IPC_MSG];
+    struct gw_ipc_msg m;
+    int64_t v;
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    gw_buf_init(&b, GW_MAX_IPC_MSG);
+    ck_assert_int_eq(gw_ipc_try_recv(sv[1], buf, sizeof buf), GW_ERR_AGAIN);
+    int sent = 0;
+    for (;;) {
+        gw_ipc_begin(&b, GW_IPC_AUDIT_ASYNC);
+        gw_ipc_put_int(&b, GW_F_A_BYTES, sent);
+        int rc = gw_ipc_try_send(sv[0], &b);
+        if (rc == GW_ERR_AGAIN)
+            break;
+        ck_assert_int_eq(rc, 0);
+        sent++;
+        ck_assert_int_lt(sent, 100000);
+    }
+    ck_assert_int_gt(sent, 0);
+    close(sv[0]);
+    for (int i = 0; i < sent; i++) {
+        ssize_t n = gw_ipc_try_recv(sv[1], buf, sizeof buf);
+        ck_assert_int_gt(n, 0);
+        ck_assert_int_eq(gw_ipc_decode(buf, (size_t)n, &m), 0);
+        ck_assert(gw_ipc_get_int(&m, GW_F_A_BYTES, &v));
+        ck_assert_int_eq(v, i);
+    }
+    ck_assert_int_eq(gw_ipc_try_recv(sv[1], buf, sizeof buf), 0); /* then EOF */
+    close(sv[1]);
+    gw_buf_free(&b);
+}
+END_TEST
+
 Suite *gateway_ipc_suite(void)
 {
     Suite *s = suite_create("gateway/ipc");
@@ -84,6 +144,8 @@ Suite *gateway_ipc_suite(void)
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_decode_rejects);
     tcase_add_test(tc, test_socket_transport);
+    tcase_add_test(tc, test_async_audit_type);
+    tcase_add_test(tc, test_try_send_recv);
     suite_add_tcase(s, tc);
     return s;
 }
