@@ -31,6 +31,7 @@
 #include "gateway/err.h"
 #include "gateway/json.h"
 #include "gateway/limits.h"
+#include "gateway/sandbox.h"
 #include "gateway/users.h"
 
 #define CMD "doctor"
@@ -718,6 +719,23 @@ void gw_doctor_check_kernel(struct gw_doctor_report *rep)
 #endif
 }
 
+/* ---- session sandbox ---- */
+
+void gw_doctor_check_sandbox(const struct gw_config *cfg, struct gw_doctor_report *rep)
+{
+    char what[256];
+    gw_sandbox_status(cfg, what, sizeof what);
+    /* Both layers present reads "seccomp filter, Landlock ABI N (...)". */
+    bool full = strncmp(what, "seccomp filter,", 15) == 0 && strstr(what, ", Landlock ABI");
+    if (full)
+        gw_doctor_add(rep, GW_DOCTOR_OK, "sandbox", NULL, "sessions run under %s", what);
+    else
+        gw_doctor_add(rep, GW_DOCTOR_WARN, "sandbox",
+                      cfg->sandbox ? "use Linux 5.19 or later with Landlock enabled (lsm=...,landlock)"
+                                   : "set sandbox = yes",
+                      "sessions are not fully sandboxed: %s", what);
+}
+
 /* ---- everything ---- */
 
 void gw_doctor_run(const struct gw_config *cfg, struct gw_doctor_report *rep)
@@ -743,6 +761,7 @@ void gw_doctor_run(const struct gw_config *cfg, struct gw_doctor_report *rep)
     }
     gw_doctor_check_root(cfg, rep);
     gw_doctor_check_kernel(rep);
+    gw_doctor_check_sandbox(cfg, rep);
 }
 
 static const char *status_name(enum gw_doctor_status st, bool lower)

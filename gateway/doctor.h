@@ -64,6 +64,8 @@ void gw_doctor_check_root(const struct gw_config *cfg, struct gw_doctor_report *
 /* The audit log at path (and its rotations), keyed with key_path when not "". */
 void gw_doctor_check_audit(const char *path, const char *key_path, struct gw_doctor_report *rep);
 void gw_doctor_check_kernel(struct gw_doctor_report *rep);
+/* The session sandbox layers this kernel and config give (gateway/sandbox.h). */
+void gw_doctor_check_sandbox(const struct gw_config *cfg, struct gw_doctor_report *rep);
 /* Runs every check above for cfg. */
 void gw_doctor_run(const struct gw_config *cfg, struct gw_doctor_report *rep);
 

@@ -16,6 +16,7 @@
 #include "gateway/err.h"
 #include "gateway/keys.h"
 #include "gateway/log.h"
+#include "gateway/sandbox.h"
 #include "gateway/users.h"
 
 static const char usage[] =
@@ -321,6 +322,7 @@ int gw_cmd_serve(int argc, char **argv, const struct gw_frontend_def *defs, size
         goto out_fe;
     }
     print_endpoints(&cfg, &keys, defs, ndefs);
+    gw_sandbox_log_status(&cfg);
     printf("ferry: ready (pid %d)\n", (int)getpid());
     fflush(stdout);
     status = gw_server_run(&ctx);

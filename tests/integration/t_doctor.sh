@@ -38,6 +38,10 @@ assert_contains "$out" "WARN  state" "missing state dir"
 assert_contains "$out" "fix: start ferry serve once" "says what to do"
 assert_contains "$out" "ftp_port $FTP_PORT on 127.0.0.1 is free" "port check"
 assert_contains "$out" "openat2" "kernel check"
+# This kernel has seccomp and Landlock (ABI >= 2): both layers are reported; off is a warning.
+assert_contains "$out" "OK    sandbox   sessions run under seccomp filter, Landlock ABI" "sandbox check"
+doctor $PORTS --set sandbox=no
+assert_contains "$out" "WARN  sandbox   sessions are not fully sandboxed: off (sandbox = no)" "sandbox off"
 
 # A running server: its ports are held by ferry, which is fine; every state file checks.
 TFE_PORT=$(free_port)
