@@ -133,6 +133,22 @@ int ftpd_parse_u64(const char *s, size_t n, uint64_t *out)
     return 0;
 }
 
+int ftpd_parse_rang(const char *s, size_t n, uint64_t *start, uint64_t *end)
+{
+    const char *sp = memchr(s, ' ', n);
+    uint64_t a, b;
+    if (!sp)
+        return GW_ERR_INVAL;
+    size_t an = (size_t)(sp - s);
+    if (ftpd_parse_u64(s, an, &a) < 0 || ftpd_parse_u64(sp + 1, n - an - 1, &b) < 0)
+        return GW_ERR_INVAL;
+    if (b < a && !(a == 1 && b == 0))
+        return GW_ERR_RANGE;
+    *start = a;
+    *end = b;
+    return 0;
+}
+
 /* Parses a decimal number of at most max from s[*i..n), advancing *i. */
 static int parse_small(const char *s, size_t n, size_t *i, unsigned max, unsigned *out)
 {

@@ -53,6 +53,11 @@ int ftpd_cmd_parse(struct ftpd_lineparser *lp, const char *buf, size_t len, stru
  * GW_ERR_INVAL / GW_ERR_RANGE. */
 int ftpd_parse_u64(const char *s, size_t n, uint64_t *out);
 
+/* RANG "START END" (draft-bryan-ftp-range, used by draft-bryan-ftpext-hash): two
+ * decimal byte positions, END inclusive. "1 0" is the draft's reset and is returned as
+ * is; any other END < START is GW_ERR_RANGE. 0 or GW_ERR_INVAL / GW_ERR_RANGE. */
+int ftpd_parse_rang(const char *s, size_t n, uint64_t *start, uint64_t *end);
+
 /* PORT "h1,h2,h3,h4,p1,p2" into an IPv4 sockaddr. 0 or GW_ERR_INVAL. */
 int ftpd_parse_port(const char *arg, size_t n, struct sockaddr_storage *ss, socklen_t *sslen);
 /* EPRT "<d>proto<d>addr<d>port<d>" (RFC 2428; d is any printable ASCII but digits).

@@ -26,6 +26,8 @@
 #define FTPD_LINGER_MS 1000
 /* How often a waiting session looks at gw_session_stopping(). */
 #define FTPD_POLL_SLICE_MS 1000
+/* How often it looks whether a settling transfer's hash is done (ftpd_settle). */
+#define FTPD_SETTLE_SLICE_MS 10
 
 /* ---- replies ---------------------------------------------------------------------- */
 
@@ -182,10 +184,14 @@ static int ctl_wait(struct ftpd_sess *fs, int64_t deadline_ms)
         int64_t left = deadline_ms - gw_now_ms();
         if (left <= 0)
             return 0;
+        /* A transfer settling behind its 226 is written as soon as its hash is done. */
+        int slice = fs->settle_f ? FTPD_SETTLE_SLICE_MS : FTPD_POLL_SLICE_MS;
         struct pollfd p = {.fd = fs->ctl.fd, .events = POLLIN};
-        int r = poll(&p, 1, left < FTPD_POLL_SLICE_MS ? (int)left : FTPD_POLL_SLICE_MS);
+        int r = poll(&p, 1, left < slice ? (int)left : slice);
         if (r > 0)
             return 1;
+        if (r == 0 && fs->settle_f && vfs_hash_ready(fs->settle_f))
+            ftpd_settle(fs);
         if (r < 0 && errno != EINTR)
             return GW_ERR_IO;
     }
@@ -303,6 +309,10 @@ static int cmd_user(struct ftpd_sess *fs)
     const char *name = fs->cmd.arg;
     if (fs->s->logged_in)
         return ftpd_reply(fs, 530, "Can't change to another user.");
+    if (fs->reinitialized) {
+        fs->quit = true;
+        return ftpd_reply(fs, 421, "After REIN, log in again on a new connection.");
+    }
     fs->have_user = false;
     if (fs->cmd.arg_len > GW_MAX_USER_NAME)
         return ftpd_reply(fs, 530, "Login incorrect.");
@@ -340,6 +350,20 @@ static int login_failed(struct ftpd_sess *fs, int result)
     return ftpd_reply(fs, 530, "Login incorrect.");
 }
 
+/* Uses charset (ftp_client_encoding; "" is UTF-8) for names from now on. */
+static int set_encoding(struct ftpd_sess *fs, const char *charset)
+{
+    struct ftpd_enc *e = NULL;
+    if (charset && charset[0]) {
+        e = ftpd_enc_new(charset);
+        if (!e)
+            return GW_ERR_INVAL; /* ftpd_init checked every configured name */
+    }
+    ftpd_enc_free(fs->enc);
+    fs->enc = e;
+    return 0;
+}
+
 static int cmd_pass(struct ftpd_sess *fs)
 {
     int result;
@@ -362,6 +386,11 @@ static int cmd_pass(struct ftpd_sess *fs)
         return ftpd_reply(fs, 421, "Cannot open your home directory: %s.", gw_strerror(rc));
     }
     memcpy(fs->cwd, "/", 2);
+    rc = set_encoding(fs, cfg_user_ftp_encoding(fs->cfg, fs->s->user));
+    if (rc < 0) {
+        fs->quit = true;
+        return ftpd_reply(fs, 421, "Cannot set up your name encoding: %s.", gw_strerror(rc));
+    }
     return ftpd_reply(fs, 230, "Login successful.");
 }
 
@@ -491,9 +520,49 @@ static int cmd_quit(struct ftpd_sess *fs)
     return ftpd_reply(fs, 221, "Goodbye.");
 }
 
-static int cmd_not_implemented(struct ftpd_sess *fs)
+static int cmd_smnt(struct ftpd_sess *fs)
 {
-    return ftpd_reply(fs, 502, "Command not implemented.");
+    /* Every user sees one tree, their home: there is nothing else to mount. */
+    return ftpd_reply(fs, 202, "SMNT superfluous: your file system is your home.");
+}
+
+/* REIN (RFC 959): ends the login and resets every parameter to its default, keeping the
+ * control connection. Decisions (doc/ferry.1, FTP):
+ * - TLS stays. After AUTH TLS the control connection stays encrypted, with its PROT
+ *   level: going back to clear text is refused for the reason CCC is (RFC 4217 lets a
+ *   server refuse to drop protection), and data protection belongs to that TLS state.
+ * - A login lives in its own session process, which the parent never lets log in
+ *   twice (a process that served one user's files does not serve another's). So after
+ *   a REIN that ended a login, USER answers 421 and the connection closes: the client
+ *   logs in again on a new connection. A REIN before any login resets, nothing more.
+ * - Failed logins still count: REIN is no way around max_login_fails. */
+static int cmd_rein(struct ftpd_sess *fs)
+{
+    bool was_logged_in = fs->s->logged_in;
+    ftpd_data_reset(fs);
+    if (fs->vfs) {
+        vfs_free(fs->vfs);
+        fs->vfs = NULL;
+    }
+    fs->s->logged_in = false;
+    fs->s->anonymous = false;
+    fs->s->read_only = false;
+    fs->have_user = fs->user_anon = false;
+    explicit_bzero(fs->user, sizeof fs->user);
+    memcpy(fs->cwd, "/", 2);
+    fs->ascii = false;
+    fs->rest = 0;
+    fs->rang_set = false;
+    fs->epsv_all = false;
+    fs->have_rnfr = false;
+    fs->utf8 = false;
+    fs->facts = FTPD_FACT_ALL;
+    fs->hash = FTPD_HASH_SHA256;
+    (void)set_encoding(fs, fs->cfg->ftp_client_encoding);
+    fs->reinitialized |= was_logged_in;
+    fs->login_deadline =
+        gw_now_ms() + 1000LL * ftpd_timeout_s(fs->cfg->login_timeout, GW_DEFAULT_LOGIN_TIMEOUT);
+    return ftpd_reply(fs, 220, "Service ready for new user.");
 }
 
 static int cmd_feat(struct ftpd_sess *fs)
@@ -504,7 +573,7 @@ static int cmd_feat(struct ftpd_sess *fs)
         rc = gw_buf_puts(b, " AUTH TLS\r\n PBSZ\r\n PROT\r\n");
     if (rc == 0)
         rc = gw_buf_puts(b, " EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n SIZE\r\n REST STREAM\r\n"
-                            " TVFS\r\n UTF8\r\n HASH ");
+                            " TVFS\r\n UTF8\r\n RANG STREAM\r\n HASH ");
     for (int i = 0; rc == 0 && i < FTPD_HASH_COUNT; i++)
         rc = gw_buf_printf(b, "%s%s%s", i ? ";" : "", ftpd_hash_name((enum ftpd_hash_algo)i),
                            (int)fs->hash == i ? "*" : "");
@@ -645,7 +714,8 @@ static const struct ftpd_verb verbs[] = {
     {"PROT", false, true, false, cmd_prot},
     {"PWD", true, false, false, ftpd_cmd_pwd},
     {"QUIT", false, false, false, cmd_quit},
-    {"REIN", false, false, false, cmd_not_implemented},
+    {"RANG", true, true, false, ftpd_cmd_rang},
+    {"REIN", false, false, false, cmd_rein},
     {"REST", true, true, false, ftpd_cmd_rest},
     {"RETR", true, true, false, ftpd_cmd_retr},
     {"RMD", true, true, true, ftpd_cmd_rmd},
@@ -653,7 +723,7 @@ static const struct ftpd_verb verbs[] = {
     {"RNTO", true, true, true, ftpd_cmd_rnto},
     {"SITE", false, true, false, cmd_site},
     {"SIZE", true, true, false, ftpd_cmd_size},
-    {"SMNT", false, false, false, cmd_not_implemented},
+    {"SMNT", true, false, false, cmd_smnt},
     {"STAT", false, false, false, cmd_stat},
     {"STOR", true, true, true, ftpd_cmd_stor},
     {"STOU", true, false, true, ftpd_cmd_stou},
@@ -709,6 +779,10 @@ static void dispatch(struct ftpd_sess *fs)
         ftpd_reply(fs, 500, "Unknown command.");
         return;
     }
+    /* The previous download's record comes first; QUIT is answered before it so the
+     * client need not wait for a hash still running (it is written at the session's end). */
+    if (v->handler != cmd_quit)
+        ftpd_settle(fs);
     /* RNTO must follow RNFR immediately (RFC 959 4.1.3). */
     if (v->handler != ftpd_cmd_rnto)
         fs->have_rnfr = false;
@@ -800,6 +874,7 @@ static int ftpd_serve(struct gw_session *s, void *state)
 out:
     if (fs->ctl.fd >= 0)
         ftpd_conn_linger_close(&fs->ctl, FTPD_LINGER_MS);
+    ftpd_settle(fs);
     sess_free(fs);
     return rc;
 }
@@ -812,11 +887,18 @@ static int ftpd_init(const struct gw_config *cfg, const struct gw_keys *keys, vo
     if (!st)
         return GW_ERR_NOMEM;
     st->cfg = cfg;
-    if (cfg->ftp_client_encoding && cfg->ftp_client_encoding[0]) {
-        struct ftpd_enc *e = ftpd_enc_new(cfg->ftp_client_encoding);
+    /* Every configured charset is tried once here, so that a session's set_encoding()
+     * cannot fail on a name the administrator mistyped. */
+    for (size_t i = 0; i <= cfg->nusers; i++) {
+        const char *cs = i < cfg->nusers ? cfg->users[i].ftp_client_encoding
+                                         : cfg->ftp_client_encoding;
+        if (!cs || !cs[0])
+            continue;
+        struct ftpd_enc *e = ftpd_enc_new(cs);
         if (!e) {
-            gw_log(GW_LOG_ERROR, "ftp_client_encoding: unknown or not ASCII-compatible: %s",
-                   cfg->ftp_client_encoding);
+            gw_log(GW_LOG_ERROR, "ftp_client_encoding%s%s: unknown or not ASCII-compatible: %s",
+                   i < cfg->nusers ? " of user " : "", i < cfg->nusers ? cfg->users[i].name : "",
+                   cs);
             goto fail;
         }
         ftpd_enc_free(e);

@@ -239,9 +239,25 @@ static const EVP_MD *hash_md(enum ftpd_hash_algo a)
     }
 }
 
-/* Digests the whole file at path; hex into out (2 * EVP_MAX_MD_SIZE + 1). */
-static int digest_file(struct ftpd_sess *fs, const char *path, enum ftpd_hash_algo algo, char *out,
-                       uint64_t *size)
+static void hex_encode(const unsigned char *md, unsigned len, char *out)
+{
+    for (unsigned i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[2 * len] = '\0';
+}
+
+/* The byte range a digest covers: [start, end) with end clipped to the file's size. */
+struct digest_range {
+    uint64_t start, end;
+    bool whole; /* no RANG: the whole file */
+};
+
+/* Digests range r of the file at path with algo; hex into out (2 * EVP_MAX_MD_SIZE + 1),
+ * and r->end clipped to the size. The SHA-256 of a whole file comes from the vfs: from
+ * the file's hash cache when a transfer or an earlier HASH left it there (no byte is
+ * read), else computed by reading the file, which then leaves it in that cache. */
+static int digest_file(struct ftpd_sess *fs, const char *path, enum ftpd_hash_algo algo,
+                       struct digest_range *r, char *out)
 {
     struct vfs_file *f = NULL;
     struct vfs_stat st;
@@ -249,35 +265,54 @@ static int digest_file(struct ftpd_sess *fs, const char *path, enum ftpd_hash_al
     unsigned mdlen = 0;
     EVP_MD_CTX *ctx = NULL;
     char *buf = NULL;
-    int rc = vfs_open_read(fs->vfs, path, 0, &f);
+    bool vfs_hash = r->whole && algo == FTPD_HASH_SHA256;
+    int rc = vfs_stat(fs->vfs, path, 0, &st);
     if (rc < 0)
         return rc;
-    rc = vfs_fstat(f, &st);
-    if (rc == 0 && !S_ISREG(st.mode))
-        rc = GW_ERR_ISDIR;
+    if (!S_ISREG(st.mode))
+        return GW_ERR_ISDIR;
+    if (r->whole)
+        r->end = st.size;
+    if (r->start > st.size)
+        return GW_ERR_RANGE;
+    if (r->end > st.size)
+        r->end = st.size;
+    rc = vfs_open_read(fs->vfs, path, r->start, &f);
     if (rc < 0)
+        return rc;
+    if (vfs_hash && vfs_sha256(f, md)) {
+        hex_encode(md, 32, out);
         goto out_file;
+    }
+    if (!vfs_hash)
+        vfs_hash_off(f);
     buf = malloc(GW_IO_CHUNK);
-    ctx = EVP_MD_CTX_new();
+    ctx = vfs_hash ? NULL : EVP_MD_CTX_new();
     rc = GW_ERR_NOMEM;
-    if (!buf || !ctx || EVP_DigestInit_ex(ctx, hash_md(algo), NULL) != 1)
+    if (!buf || (!vfs_hash && (!ctx || EVP_DigestInit_ex(ctx, hash_md(algo), NULL) != 1)))
         goto out_ctx;
-    *size = 0;
-    for (;;) {
-        ssize_t n = vfs_read(f, buf, GW_IO_CHUNK);
+    for (uint64_t left = r->end - r->start; left > 0;) {
+        ssize_t n = vfs_read(f, buf, left < GW_IO_CHUNK ? (size_t)left : GW_IO_CHUNK);
         if (n < 0) {
             rc = (int)n;
             goto out_ctx;
         }
         if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-        *size += (uint64_t)n;
+            break; /* the file shrank meanwhile: hash what there is */
+        if (ctx)
+            EVP_DigestUpdate(ctx, buf, (size_t)n);
+        left -= (uint64_t)n;
     }
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[2 * mdlen] = '\0';
+    if (ctx) {
+        EVP_DigestFinal_ex(ctx, md, &mdlen);
+    } else {
+        if (!vfs_sha256(f, md)) {
+            rc = GW_ERR_AGAIN; /* the file changed while it was read */
+            goto out_ctx;
+        }
+        mdlen = 32;
+    }
+    hex_encode(md, mdlen, out);
     rc = 0;
 out_ctx:
     EVP_MD_CTX_free(ctx);
@@ -290,29 +325,59 @@ out_file:
 int ftpd_cmd_hash(struct ftpd_sess *fs)
 {
     char hex[2 * EVP_MAX_MD_SIZE + 1];
-    uint64_t size;
+    struct digest_range r = {.whole = !fs->rang_set, .start = fs->rang_start};
+    /* RANG's end is inclusive; the digest's is not. */
+    r.end = fs->rang_set ? fs->rang_end + 1 : 0;
+    fs->rang_set = false;
     if (!ftpd_resolve_arg(fs, fs->cmd.arg, fs->cmd.arg_len, fs->path))
         return 0;
-    int rc = digest_file(fs, fs->path, fs->hash, hex, &size);
+    int rc = digest_file(fs, fs->path, fs->hash, &r, hex);
+    if (rc == GW_ERR_ISDIR)
+        return ftpd_reply(fs, 550, "HASH needs a regular file.");
+    if (rc == GW_ERR_RANGE)
+        return ftpd_reply(fs, 556, "RANG start is beyond the end of the file.");
     if (rc < 0) {
         ftpd_reply_err(fs, rc);
         return 0;
     }
-    return ftpd_reply(fs, 213, "%s 0-%llu %s %s", ftpd_hash_name(fs->hash),
-                      (unsigned long long)size, hex, fs->cmd.arg);
+    /* The whole file is answered 0-SIZE as FileZilla and curl expect; a RANG with the
+     * inclusive end it was given (clipped to the file). */
+    uint64_t shown = r.whole || r.end == r.start ? r.end : r.end - 1;
+    return ftpd_reply(fs, 213, "%s %llu-%llu %s %s", ftpd_hash_name(fs->hash),
+                      (unsigned long long)r.start, (unsigned long long)shown, hex, fs->cmd.arg);
+}
+
+int ftpd_cmd_rang(struct ftpd_sess *fs)
+{
+    uint64_t a, b;
+    int rc = ftpd_parse_rang(fs->cmd.arg, fs->cmd.arg_len, &a, &b);
+    if (rc == GW_ERR_RANGE)
+        return ftpd_reply(fs, 501, "RANG end must not be below its start.");
+    if (rc < 0)
+        return ftpd_reply(fs, 501, "Usage: RANG <start> <end>");
+    if (a == 1 && b == 0) {
+        fs->rang_set = false;
+        return ftpd_reply(fs, 350, "Restarting at 0. Ending at EOF.");
+    }
+    fs->rang_set = true;
+    fs->rang_start = a;
+    fs->rang_end = b;
+    /* Only HASH uses a range here; a transfer after RANG refuses it (ftpd_cmd_retr). */
+    return ftpd_reply(fs, 350, "Restarting at %llu. Ending at %llu.", (unsigned long long)a,
+                      (unsigned long long)b);
 }
 
 int ftpd_cmd_xhash(struct ftpd_sess *fs)
 {
     char hex[2 * EVP_MAX_MD_SIZE + 1];
-    uint64_t size;
+    struct digest_range r = {.whole = true};
     enum ftpd_hash_algo algo = strcmp(fs->cmd.verb, "XMD5") == 0      ? FTPD_HASH_MD5
                                : strcmp(fs->cmd.verb, "XSHA1") == 0   ? FTPD_HASH_SHA1
                                : strcmp(fs->cmd.verb, "XSHA512") == 0 ? FTPD_HASH_SHA512
                                                                       : FTPD_HASH_SHA256;
     if (!ftpd_resolve_arg(fs, fs->cmd.arg, fs->cmd.arg_len, fs->path))
         return 0;
-    int rc = digest_file(fs, fs->path, algo, hex, &size);
+    int rc = digest_file(fs, fs->path, algo, &r, hex);
     if (rc < 0) {
         ftpd_reply_err(fs, rc);
         return 0;
@@ -634,16 +699,7 @@ int ftpd_stat_path(struct ftpd_sess *fs, const char *arg, size_t n)
 
 /* ---- transfers -------------------------------------------------------------------- */
 
-/* One audit record for a transfer through f, taken before f is closed. */
-struct xfer_audit {
-    const char *event;
-    int64_t started;
-    uint64_t bytes, offset, size;
-    bool have_sha;
-    char sha[65];
-};
-
-static void xfer_capture(struct xfer_audit *x, struct vfs_file *f)
+static void xfer_capture(struct ftpd_xfer *x, struct vfs_file *f)
 {
     unsigned char md[32];
     x->bytes = vfs_bytes(f);
@@ -654,7 +710,7 @@ static void xfer_capture(struct xfer_audit *x, struct vfs_file *f)
         snprintf(x->sha + 2 * i, 3, "%02x", md[i]);
 }
 
-static void xfer_audit(struct ftpd_sess *fs, const struct xfer_audit *x, const char *path, int rc)
+static void xfer_audit(struct ftpd_sess *fs, const struct ftpd_xfer *x, const char *path, int rc)
 {
     struct audit_record r;
     audit_record_init(&r);
@@ -663,19 +719,47 @@ static void xfer_audit(struct ftpd_sess *fs, const struct xfer_audit *x, const c
     r.bytes = (int64_t)x->bytes;
     r.offset = (int64_t)x->offset;
     r.size = (int64_t)x->size;
-    r.duration_ms = gw_now_ms() - x->started;
+    r.duration_ms = (x->ended ? x->ended : gw_now_ms()) - x->started;
     r.status = rc == 0 ? "ok" : rc == GW_ERR_AGAIN ? "aborted" : "failed";
     r.error = rc == 0 ? NULL : fs->ctl_gone ? "client disconnected" : gw_strerror(rc);
     r.sha256 = rc == 0 && x->have_sha ? x->sha : NULL;
     (void)gw_session_audit(fs->s, &r);
 }
 
+void ftpd_settle(struct ftpd_sess *fs)
+{
+    struct vfs_file *f = fs->settle_f;
+    if (!f)
+        return;
+    fs->settle_f = NULL;
+    uint64_t size = fs->settle_x.size;
+    xfer_capture(&fs->settle_x, f); /* waits for the hash */
+    if (strcmp(fs->settle_x.event, "download") == 0)
+        fs->settle_x.size = size; /* the file's, not offset + bytes */
+    /* An upload was committed before its reply (vfs_commit); a failed one keeps its
+     * partial for a resume. */
+    vfs_close(f, fs->settle_rc == 0);
+    xfer_audit(fs, &fs->settle_x, fs->settle_path, fs->settle_rc);
+}
+
 /* An audit record for a transfer that failed before any byte moved. */
 static void xfer_audit_early(struct ftpd_sess *fs, const char *event, const char *path,
                              uint64_t offset, int rc)
 {
-    struct xfer_audit x = {.event = event, .started = gw_now_ms(), .offset = offset};
+    struct ftpd_xfer x = {.event = event, .started = gw_now_ms(), .offset = offset};
     xfer_audit(fs, &x, path, rc);
+}
+
+/* RANG (draft-bryan-ftp-range) limits transfers too; Ferry supports it for HASH only,
+ * so a transfer after RANG is refused rather than silently sending the whole file. */
+static bool refuse_rang(struct ftpd_sess *fs)
+{
+    if (!fs->rang_set)
+        return false;
+    fs->rang_set = false;
+    fs->rest = 0;
+    ftpd_reply(fs, 504, "RANG applies to HASH only; range reset.");
+    return true;
 }
 
 int ftpd_cmd_retr(struct ftpd_sess *fs)
@@ -683,9 +767,11 @@ int ftpd_cmd_retr(struct ftpd_sess *fs)
     struct vfs_file *f = NULL;
     struct vfs_stat st;
     struct ftpd_conn dc;
-    struct xfer_audit x = {.event = "download", .started = gw_now_ms()};
+    struct ftpd_xfer *x = &fs->settle_x;
     char mark[160];
     uint64_t offset = fs->rest;
+    if (refuse_rang(fs))
+        return 0;
     fs->rest = 0;
     if (!ftpd_resolve_arg(fs, fs->cmd.arg, fs->cmd.arg_len, fs->path))
         return 0;
@@ -713,13 +799,20 @@ int ftpd_cmd_retr(struct ftpd_sess *fs)
         xfer_audit_early(fs, "download", fs->path, offset, rc);
         return 0;
     }
-    x.started = gw_now_ms();
+    if (!fs->cfg->hash_transfers)
+        vfs_hash_off(f);
+    memset(x, 0, sizeof *x);
+    x->event = "download";
+    x->started = gw_now_ms();
     rc = ftpd_data_send_file(fs, &dc, f);
-    xfer_capture(&x, f);
-    x.size = st.size;
     ftpd_data_finish(fs, &dc, rc);
-    vfs_close(f, rc == 0);
-    xfer_audit(fs, &x, fs->path, rc);
+    /* The client has its 226; the hash may still be catching up behind the send. The
+     * record is written once it has, before the next command. */
+    x->ended = gw_now_ms();
+    x->size = st.size;
+    fs->settle_f = f;
+    fs->settle_rc = rc;
+    memcpy(fs->settle_path, fs->path, strlen(fs->path) + 1);
     return 0;
 }
 
@@ -731,7 +824,7 @@ static int upload(struct ftpd_sess *fs, enum vfs_write_mode wmode, uint64_t offs
 {
     struct ftpd_conn dc;
     struct vfs_file *f = NULL;
-    struct xfer_audit x = {.event = "upload", .started = gw_now_ms()};
+    struct ftpd_xfer *x = &fs->settle_x;
     bool complete = false;
     int rc = ftpd_data_open(fs, &dc, mark, true);
     if (rc < 0) {
@@ -745,18 +838,26 @@ static int upload(struct ftpd_sess *fs, enum vfs_write_mode wmode, uint64_t offs
         ftpd_reply_err(fs, rc);
         return 0;
     }
-    x.started = gw_now_ms();
+    if (!fs->cfg->hash_transfers)
+        vfs_hash_off(f);
+    memset(x, 0, sizeof *x);
+    x->event = "upload";
+    x->started = gw_now_ms();
     rc = ftpd_data_recv_file(fs, &dc, f, &complete);
     if (rc == 0 && !complete)
         rc = fs->ctl_gone ? GW_ERR_AGAIN : GW_ERR_PROTO;
-    xfer_capture(&x, f);
     /* Close the data connection before committing, and commit before the 226: a client
-     * that sees 226 may read the file at once. */
+     * that sees 226 may read the file at once. The hash may still be catching up: the
+     * record is written, and the handle closed, once it has (ftpd_settle). */
     if (rc == 0)
         ftpd_conn_close(&dc, false);
-    int crc = vfs_close(f, rc == 0);
+    int crc = rc == 0 ? vfs_commit(f) : 0;
     if (rc == 0 && crc < 0)
         rc = crc;
+    x->ended = gw_now_ms();
+    fs->settle_f = f;
+    fs->settle_rc = rc;
+    memcpy(fs->settle_path, fs->path, strlen(fs->path) + 1);
     if (rc == GW_ERR_PROTO && !fs->ctl_gone && !fs->abort_req) {
         ftpd_conn_abort(&dc);
         free(fs->io);
@@ -767,12 +868,13 @@ static int upload(struct ftpd_sess *fs, enum vfs_write_mode wmode, uint64_t offs
     } else {
         ftpd_data_finish(fs, &dc, rc);
     }
-    xfer_audit(fs, &x, fs->path, rc);
     return 0;
 }
 
 int ftpd_cmd_stor(struct ftpd_sess *fs)
 {
+    if (refuse_rang(fs))
+        return 0;
     uint64_t offset = fs->rest;
     fs->rest = 0;
     if (!ftpd_resolve_arg(fs, fs->cmd.arg, fs->cmd.arg_len, fs->path))
@@ -782,6 +884,8 @@ int ftpd_cmd_stor(struct ftpd_sess *fs)
 
 int ftpd_cmd_appe(struct ftpd_sess *fs)
 {
+    if (refuse_rang(fs))
+        return 0;
     fs->rest = 0;
     if (!ftpd_resolve_arg(fs, fs->cmd.arg, fs->cmd.arg_len, fs->path))
         return 0;
@@ -794,6 +898,8 @@ int ftpd_cmd_stou(struct ftpd_sess *fs)
     char mark[GW_MAX_PATH + 64];
     const char *base = fs->cmd.arg_len ? fs->cmd.arg : "ftp";
     int rc = 0;
+    if (refuse_rang(fs))
+        return 0;
     fs->rest = 0;
     /* RFC 1123 4.1.2.9: the server picks a unique name and tells it in the 150 reply.
      * VFS_WRITE_EXCL closes the race with another client taking the same name. */

@@ -27,6 +27,15 @@ struct ftpd_state {
     SSL_CTX *tls; /* NULL when no certificate could be loaded: no AUTH TLS */
 };
 
+/* One audit record for a transfer, captured from its vfs handle. */
+struct ftpd_xfer {
+    const char *event;
+    int64_t started, ended; /* gw_now_ms(); ended 0: not yet */
+    uint64_t bytes, offset, size;
+    bool have_sha;
+    char sha[65];
+};
+
 struct ftpd_sess {
     struct gw_session *s;
     const struct gw_config *cfg;
@@ -45,6 +54,7 @@ struct ftpd_sess {
     /* Login. */
     char user[GW_MAX_USER_NAME + 1];
     bool have_user, user_anon;
+    bool reinitialized; /* a REIN ended a login: no new login on this connection */
     unsigned login_fails;
     int64_t login_deadline; /* gw_now_ms() by which login must be done */
     struct vfs *vfs;
@@ -52,6 +62,8 @@ struct ftpd_sess {
     /* Transfer parameters. */
     bool ascii;
     uint64_t rest;
+    bool rang_set; /* RANG start end (inclusive) for the next HASH */
+    uint64_t rang_start, rang_end;
     bool epsv_all;
     int pasv_fd;
     bool port_set;
@@ -67,6 +79,14 @@ struct ftpd_sess {
     unsigned facts;       /* OPTS MLST */
     enum ftpd_hash_algo hash;
     bool quit;
+    /* A finished transfer whose SHA-256 may still be computed behind it: the client
+     * already has its 226 (an upload is committed by then); the record is written and
+     * the file closed by ftpd_settle() before the next command runs, so records stay in
+     * order. */
+    struct vfs_file *settle_f;
+    struct ftpd_xfer settle_x;
+    int settle_rc;
+    char settle_path[GW_MAX_PATH];
     char *io;                /* transfer buffer (2 * GW_IO_CHUNK + 1), only during transfers */
     char path[GW_MAX_PATH];  /* scratch: resolved argument */
     char path2[GW_MAX_PATH]; /* scratch: second path */
@@ -135,6 +155,7 @@ int ftpd_cmd_mdtm(struct ftpd_sess *fs);
 int ftpd_cmd_mfmt(struct ftpd_sess *fs);
 int ftpd_cmd_hash(struct ftpd_sess *fs);
 int ftpd_cmd_xhash(struct ftpd_sess *fs);
+int ftpd_cmd_rang(struct ftpd_sess *fs);
 int ftpd_cmd_list(struct ftpd_sess *fs);
 int ftpd_cmd_nlst(struct ftpd_sess *fs);
 int ftpd_cmd_mlsd(struct ftpd_sess *fs);
@@ -144,6 +165,8 @@ int ftpd_cmd_stor(struct ftpd_sess *fs);
 int ftpd_cmd_stou(struct ftpd_sess *fs);
 int ftpd_cmd_appe(struct ftpd_sess *fs);
 int ftpd_cmd_rest(struct ftpd_sess *fs);
+/* Writes the audit record of a transfer left to settle (waiting for its hash). */
+void ftpd_settle(struct ftpd_sess *fs);
 /* STAT with a path argument: a listing over the control connection. */
 int ftpd_stat_path(struct ftpd_sess *fs, const char *arg, size_t n);
 /* SITE CHMOD argument. */

@@ -14,14 +14,18 @@
  * directory, or a vfs_purge_partials() sweep. */
 #include "gateway/vfs.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/xattr.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "gateway/err.h"
@@ -30,6 +34,17 @@
 
 #define VFS_PARTIAL_HEX 16 /* hex digits of the digest in a partial's name */
 #define VFS_HASH_CHUNK (64u * 1024)
+/* Hashing moves to a helper thread (struct hasher) once a transfer has passed this many
+ * bytes: small files are hashed inline, where a thread would cost more than it saves. */
+#define VFS_HASH_ASYNC_MIN (1024u * 1024)
+/* The helper thread's buffers: write handles queue copies of written bytes in a ring of
+ * VFS_HASH_RING bytes; read handles re-read the file (page cache) in VFS_HASH_READ pieces. */
+#define VFS_HASH_RING (4u * 1024 * 1024)
+#define VFS_HASH_READ (256u * 1024)
+/* A download's helper thread runs this much nicer than the session (see hasher_main). */
+#define VFS_HASH_NICE 10
+
+struct hasher;
 
 struct vfs {
     const struct vfs_ops *root_ops;
@@ -55,14 +70,17 @@ struct vfs_file {
     void *be;
     void *fh;
     bool writing;
-    bool partial; /* new content: committed by vfs_close(f, true) */
+    bool partial; /* new content: committed by vfs_commit() or vfs_close(f, true) */
     bool excl;    /* commit must not replace an existing target */
+    bool committed;
+    bool fh_closed; /* a mount's upload: its handle closed by the commit */
     char *bpath;  /* target, backend path (partial handles) */
     char *ppath;  /* partial, backend path (partial handles) */
     uint64_t pos, start, bytes;
     EVP_MD_CTX *md; /* NULL unless the handle started at offset 0 */
-    uint64_t hpos;  /* bytes hashed, always a prefix of the file */
+    uint64_t hpos;  /* bytes hashed (or queued to hs), always a prefix of the file */
     bool hvalid;
+    struct hasher *hs; /* helper thread hashing behind the transfer, or NULL */
     bool cached;    /* sum holds the file's SHA-256 from its cache attribute */
     unsigned char sum[32];
 };
@@ -308,8 +326,11 @@ static int file_new(struct vfs *v, const struct vloc *loc, bool writing, uint64_
     return 0;
 }
 
+static void hasher_end(struct vfs_file *f);
+
 static void file_free(struct vfs_file *f)
 {
+    hasher_end(f);
     EVP_MD_CTX_free(f->md);
     free(f->bpath);
     free(f->ppath);
@@ -336,15 +357,30 @@ static bool hash_cache_get(struct vfs_file *f)
     if (n <= 0)
         return false;
     val[n] = '\0';
-    if (sscanf(val, "%64[0-9a-f] %llu %llu.%llu", hex, &size, &sec, &nsec) != 4 ||
-        strlen(hex) != 64 || size != st.size || (int64_t)sec != st.mtime || nsec != st.mtime_nsec)
-        return false;
-    for (int i = 0; i < 32; i++) {
-        unsigned b;
-        if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+    (void)hex;
+    char *p = val, *end;
+    unsigned char sum[32];
+    for (int i = 0; i < 64; i++) {
+        int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
             return false;
-        f->sum[i] = (unsigned char)b;
+        if (i % 2 == 0) sum[i / 2] = (unsigned char)(d << 4); else sum[i / 2] |= (unsigned char)d;
     }
+    p += 64;
+    if (*p++ != ' ')
+        return false;
+    size = strtoull(p, &end, 10);
+    if (end == p || *end != ' ')
+        return false;
+    p = end + 1;
+    sec = strtoull(p, &end, 10);
+    if (end == p || *end != '.')
+        return false;
+    p = end + 1;
+    nsec = strtoull(p, &end, 10);
+    if (end == p || size != st.size || (int64_t)sec != st.mtime || nsec != st.mtime_nsec)
+        return false;
+    memcpy(f->sum, sum, 32);
     f->cached = true;
     return true;
 }
@@ -376,6 +412,22 @@ int vfs_open_read(struct vfs *v, const char *path, uint64_t offset, struct vfs_f
         return rc;
     if (!loc.ops->open || !loc.ops->stat)
         return GW_ERR_NOTSUP;
+    if (loc.ops->fd) {
+        /* proto: local backend opens and checks the type itself */
+        rc = file_new(v, &loc, false, offset, &f);
+        if (rc < 0)
+            return rc;
+        rc = loc.ops->open(loc.be, loc.bpath, O_RDONLY, 0, offset, &f->fh);
+        if (rc == 0 && (rc = loc.ops->fstat(f->fh, &st)) == 0 && offset > st.size)
+            rc = GW_ERR_RANGE;
+        if (rc < 0) {
+            if (f->fh) loc.ops->close(f->fh);
+            f->fh = NULL;
+            file_free(f);
+            return rc;
+        }
+        goto opened;
+    }
     rc = loc.ops->stat(loc.be, loc.bpath, true, &st);
     if (rc < 0)
         return rc;
@@ -393,6 +445,7 @@ int vfs_open_read(struct vfs *v, const char *path, uint64_t offset, struct vfs_f
         file_free(f);
         return rc;
     }
+opened:
     if (hash_cache_get(f)) {
         EVP_MD_CTX_free(f->md); /* known already: no need to hash what is sent */
         f->md = NULL;
@@ -499,6 +552,226 @@ int vfs_open_write(struct vfs *v, const char *path, enum vfs_write_mode wmode, u
     return open_write(v, &loc, ppath, true, newflags, mode, 0, ppath, out);
 }
 
+/* ---- hashing behind the transfer ----------------------------------------------------
+ * The SHA-256 of a transfer is computed on the fly, but not in the transfer's way: once
+ * a transfer passes VFS_HASH_ASYNC_MIN bytes, a helper thread takes over. Read handles
+ * only tell it how far the file has been sent (sendfile(2) or reads), and it re-reads
+ * that range from the page cache. So do new uploads, through a second, read-only
+ * handle on their partial (what was just written is in the page cache too); other
+ * write handles (in place, or backends without pread) queue a copy of each write in a
+ * ring (a memcpy costs a fraction of a SHA-256 pass) and wait only when it is full.
+ * The hash is waited for (hasher_drain) only when someone asks for it.
+ *
+ * Sharing: hs->done and hs->failed and the ring are guarded by hs->mu. The thread uses
+ * f->md and f->fh only while done < queued; the session thread touches f->md only
+ * after hasher_drain() (done == queued), so the digest is never used by both. */
+struct hasher {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* signalled on every change of queued, done, len or stop */
+    struct vfs_file *f;
+    bool copy;             /* bytes come through the ring, else are re-read from the file */
+    void *rfh;             /* an upload's read handle on its partial, or NULL */
+    int rfd;               /* the descriptor re-read (f's or rfh's); -1 with the ring */
+    bool stop, failed;
+    uint64_t queued, done; /* hashed up to done, asked for up to queued (== f->hpos) */
+    unsigned char *buf;    /* the ring, or the read buffer */
+    size_t head, len;      /* ring: first queued byte, bytes queued */
+};
+
+/* One step of the thread's work outside the lock: hash n bytes (ring) or re-read and
+ * hash the file at off. Returns the bytes hashed, 0 on failure. */
+static size_t hasher_work(struct hasher *hs, uint64_t off, size_t n)
+{
+    struct vfs_file *f = hs->f;
+    if (hs->copy)
+        return EVP_DigestUpdate(f->md, hs->buf + hs->head, n) ? n : 0;
+    ssize_t r;
+    do
+        r = pread(hs->rfd, hs->buf, n, (off_t)off);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0 || !EVP_DigestUpdate(f->md, hs->buf, (size_t)r))
+        return 0;
+    return (size_t)r;
+}
+
+static void *hasher_main(void *arg)
+{
+    struct hasher *hs = arg;
+    /* Moving bytes comes first: when CPUs are scarce a re-reading hash yields to the
+     * transfer and catches up after it (the audit record waits; the client need not,
+     * see vfs_commit). Not with the ring: a starved thread would fill it and stall the
+     * transfer. Linux nice values are per thread; lowering one's own priority needs no
+     * privilege. */
+    if (!hs->copy) {
+        pid_t tid = gettid();
+        errno = 0;
+        int prio = getpriority(PRIO_PROCESS, (id_t)tid);
+        if (errno == 0)
+            (void)setpriority(PRIO_PROCESS, (id_t)tid,
+                              prio + VFS_HASH_NICE > 19 ? 19 : prio + VFS_HASH_NICE);
+    }
+    pthread_mutex_lock(&hs->mu);
+    for (;;) {
+        while (!hs->stop && !hs->failed && hs->done == hs->queued)
+            pthread_cond_wait(&hs->cv, &hs->mu);
+        if (hs->stop || hs->failed)
+            break;
+        uint64_t left = hs->queued - hs->done;
+        /* Ring: up to its end, then on from its start. */
+        size_t max = hs->copy ? VFS_HASH_RING - hs->head : VFS_HASH_READ;
+        size_t n = left < max ? (size_t)left : max;
+        uint64_t off = hs->done;
+        pthread_mutex_unlock(&hs->mu);
+        size_t got = hasher_work(hs, off, n);
+        pthread_mutex_lock(&hs->mu);
+        if (got == 0) {
+            hs->failed = true;
+        } else {
+            hs->done += got;
+            if (hs->copy) {
+                hs->head = (hs->head + got) % VFS_HASH_RING;
+                hs->len -= got;
+            }
+        }
+        pthread_cond_broadcast(&hs->cv);
+    }
+    pthread_mutex_unlock(&hs->mu);
+    return NULL;
+}
+
+/* Starts the helper thread for f, whose digest already covers f->hpos bytes. False
+ * (and f hashes inline) when a thread cannot be had. */
+static bool hasher_start(struct vfs_file *f)
+{
+    struct hasher *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return false;
+    hs->f = f;
+    hs->copy = f->writing;
+    hs->rfd = f->writing ? -1 : f->ops->fd(f->fh);
+    /* A new upload's partial can be re-read (the vfs layer named it; O_NOFOLLOW as for
+     * every partial): no copy on the transfer's path. */
+    if (f->writing && f->partial && !f->committed &&
+        f->ops->open(f->be, f->ppath, O_RDONLY | O_NOFOLLOW, 0, 0, &hs->rfh) == 0) {
+        hs->rfd = f->ops->fd(hs->rfh);
+        hs->copy = hs->rfd < 0;
+    }
+    hs->queued = hs->done = f->hpos;
+    hs->buf = malloc(hs->copy ? VFS_HASH_RING : VFS_HASH_READ);
+    if (!hs->buf)
+        goto fail_buf;
+    if (pthread_mutex_init(&hs->mu, NULL) != 0)
+        goto fail_buf;
+    if (pthread_cond_init(&hs->cv, NULL) != 0)
+        goto fail_mu;
+    if (pthread_create(&hs->th, NULL, hasher_main, hs) != 0)
+        goto fail_cv;
+    f->hs = hs;
+    return true;
+fail_cv:
+    pthread_cond_destroy(&hs->cv);
+fail_mu:
+    pthread_mutex_destroy(&hs->mu);
+fail_buf:
+    if (hs->rfh)
+        f->ops->close(hs->rfh);
+    free(hs->buf);
+    free(hs);
+    return false;
+}
+
+/* Waits until everything queued is hashed; false when the thread failed (the hash is
+ * then invalid). */
+static bool hasher_drain(struct vfs_file *f)
+{
+    struct hasher *hs = f->hs;
+    if (!hs)
+        return true;
+    pthread_mutex_lock(&hs->mu);
+    while (!hs->failed && hs->done < hs->queued)
+        pthread_cond_wait(&hs->cv, &hs->mu);
+    bool ok = !hs->failed;
+    pthread_mutex_unlock(&hs->mu);
+    if (!ok)
+        f->hvalid = false;
+    return ok;
+}
+
+/* Stops the thread at once (whatever is queued is dropped) and frees it. */
+static void hasher_end(struct vfs_file *f)
+{
+    struct hasher *hs = f->hs;
+    if (!hs)
+        return;
+    pthread_mutex_lock(&hs->mu);
+    hs->stop = true;
+    pthread_cond_broadcast(&hs->cv);
+    pthread_mutex_unlock(&hs->mu);
+    pthread_join(hs->th, NULL);
+    pthread_cond_destroy(&hs->cv);
+    pthread_mutex_destroy(&hs->mu);
+    if (hs->rfh)
+        f->ops->close(hs->rfh);
+    free(hs->buf);
+    free(hs);
+    f->hs = NULL;
+}
+
+/* Queues n bytes at the end of the hashed prefix: a range to re-read (p == NULL) or a
+ * copy of p. False when the thread has failed. */
+static bool hasher_queue(struct vfs_file *f, const unsigned char *p, uint64_t n)
+{
+    struct hasher *hs = f->hs;
+    bool ok = true;
+    pthread_mutex_lock(&hs->mu);
+    while (n > 0 && !hs->failed) {
+        if (!hs->copy) {
+            hs->queued += n;
+            n = 0;
+            break;
+        }
+        while (!hs->failed && hs->len == VFS_HASH_RING)
+            pthread_cond_wait(&hs->cv, &hs->mu); /* the ring is full: wait for the hash */
+        size_t tail = (hs->head + hs->len) % VFS_HASH_RING;
+        /* Free space from tail on: up to the ring's end, or up to head once wrapped. */
+        size_t k = tail >= hs->head ? VFS_HASH_RING - tail : hs->head - tail;
+        if (k > n)
+            k = (size_t)n;
+        if (hs->failed || k == 0)
+            continue;
+        memcpy(hs->buf + tail, p, k);
+        hs->len += k;
+        hs->queued += k;
+        p += k;
+        n -= k;
+        pthread_cond_broadcast(&hs->cv);
+    }
+    if (!hs->copy)
+        pthread_cond_broadcast(&hs->cv);
+    ok = !hs->failed;
+    pthread_mutex_unlock(&hs->mu);
+    if (!ok)
+        f->hvalid = false;
+    return ok;
+}
+
+/* Whether the bytes now extending the hashed prefix to end should go to a helper
+ * thread (started here when worth it). */
+static bool hash_async(struct vfs_file *f, uint64_t end)
+{
+    if (f->hs)
+        return true;
+    /* Only local files: the thread re-reads them with pread(2) on a descriptor, which
+     * is safe beside the session's own use of it. A mount's file is a stream upstream
+     * (its pread restarts a download) and is hashed inline. */
+    if (end < VFS_HASH_ASYNC_MIN || f->ops != &vfs_local_ops)
+        return false;
+    if (!f->writing && f->ops->fd(f->fh) < 0)
+        return false;
+    return hasher_start(f);
+}
+
 /* Feeds n bytes at off into the running hash. The hash stays valid only while it covers
  * an unbroken prefix of the file: bytes at exactly hpos extend it; re-reading hashed
  * bytes is harmless; anything else (a gap, a rewrite) ends it. */
@@ -507,10 +780,15 @@ static void hash_feed(struct vfs_file *f, uint64_t off, const void *p, size_t n)
     if (!f->md || !f->hvalid || n == 0)
         return;
     if (off == f->hpos) {
-        if (EVP_DigestUpdate(f->md, p, n))
+        /* Read handles hand the thread only the range: it re-reads the page cache. */
+        if (hash_async(f, f->hpos + n)) {
+            if (hasher_queue(f, f->hs->copy ? p : NULL, n))
+                f->hpos += n;
+        } else if (EVP_DigestUpdate(f->md, p, n)) {
             f->hpos += n;
-        else
+        } else {
             f->hvalid = false;
+        }
         return;
     }
     if (!f->writing && off < f->hpos && n <= f->hpos - off)
@@ -544,7 +822,7 @@ static ssize_t write_all(struct vfs_file *f, const void *buf, size_t n, uint64_t
 {
     const unsigned char *p = buf;
     size_t done = 0;
-    if (!f->writing)
+    if (!f->writing || f->committed)
         return GW_ERR_INVAL;
     if (n > INT64_MAX - off || n > SSIZE_MAX)
         return GW_ERR_RANGE;
@@ -606,6 +884,8 @@ uint64_t vfs_tell(const struct vfs_file *f)
 
 int vfs_fstat(struct vfs_file *f, struct vfs_stat *st)
 {
+    if (f->fh_closed)
+        return GW_ERR_INVAL;
     if (!f->ops->fstat)
         return GW_ERR_NOTSUP;
     int rc = f->ops->fstat(f->fh, st);
@@ -616,12 +896,14 @@ int vfs_fstat(struct vfs_file *f, struct vfs_stat *st)
 
 int vfs_fsync(struct vfs_file *f)
 {
+    if (f->fh_closed)
+        return GW_ERR_INVAL;
     return f->ops->fsync ? f->ops->fsync(f->fh) : GW_ERR_NOTSUP;
 }
 
 int vfs_ftruncate(struct vfs_file *f, uint64_t size)
 {
-    if (!f->writing)
+    if (!f->writing || f->committed)
         return GW_ERR_INVAL;
     if (!f->ops->ftruncate)
         return GW_ERR_NOTSUP;
@@ -635,14 +917,21 @@ int vfs_ftruncate(struct vfs_file *f, uint64_t size)
 
 int vfs_fd(const struct vfs_file *f)
 {
+    if (f->fh_closed)
+        return -1;
     return f->ops->fd ? f->ops->fd(f->fh) : -1;
 }
 
 void vfs_advance(struct vfs_file *f, uint64_t n)
 {
     /* Bytes sent by sendfile(2) from a read handle are read back for the hash (from the
-     * page cache), so Repr-Digest and the audit sha256 survive zero-copy sends. */
-    if (f->md && f->hvalid && !f->writing && f->pos == f->hpos && f->ops->pread) {
+     * page cache), so Repr-Digest and the audit sha256 survive zero-copy sends: by the
+     * helper thread once the transfer is large enough, so that the send never waits. */
+    if (f->md && f->hvalid && !f->writing && f->pos == f->hpos && f->ops->pread &&
+        n <= INT64_MAX - f->hpos && hash_async(f, f->hpos + n)) {
+        if (hasher_queue(f, NULL, n))
+            f->hpos += n;
+    } else if (f->md && f->hvalid && !f->writing && f->pos == f->hpos && f->ops->pread) {
         unsigned char *buf = malloc(VFS_HASH_CHUNK);
         uint64_t left = n;
         while (buf && left > 0 && f->hvalid) {
@@ -663,6 +952,25 @@ void vfs_advance(struct vfs_file *f, uint64_t n)
     f->bytes += n;
 }
 
+bool vfs_hash_ready(const struct vfs_file *f)
+{
+    struct hasher *hs = f->hs;
+    if (!hs)
+        return true;
+    pthread_mutex_lock(&hs->mu);
+    bool ready = hs->failed || hs->done == hs->queued;
+    pthread_mutex_unlock(&hs->mu);
+    return ready;
+}
+
+void vfs_hash_off(struct vfs_file *f)
+{
+    hasher_end(f);
+    EVP_MD_CTX_free(f->md);
+    f->md = NULL;
+    f->hvalid = false;
+}
+
 bool vfs_sha256(const struct vfs_file *f, unsigned char out[32])
 {
     struct vfs_stat st;
@@ -671,8 +979,12 @@ bool vfs_sha256(const struct vfs_file *f, unsigned char out[32])
         memcpy(out, f->sum, 32);
         return true;
     }
-    if (!f->md || !f->hvalid || !f->ops->fstat || f->ops->fstat(f->fh, &st) < 0 ||
+    if (f->fh_closed || !f->md || !f->hvalid || !f->ops->fstat || f->ops->fstat(f->fh, &st) < 0 ||
         st.size != f->hpos)
+        return false;
+    /* Waiting for the helper thread changes no state a caller can see: the handle is
+     * logically unchanged, hence the const in the interface. */
+    if (!hasher_drain((struct vfs_file *)f))
         return false;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int len = 0;
@@ -699,30 +1011,60 @@ static char *bdir_of(const char *bpath)
     return strndup(bpath, base > bpath ? (size_t)(base - bpath - 1) : 0);
 }
 
+/* The commit: the partial becomes the file in one rename, so a reader sees the old file
+ * or the new one, never a mixture. A failed commit keeps the partial. */
+static int commit(struct vfs_file *f)
+{
+    int rc = f->ops->fsync ? f->ops->fsync(f->fh) : 0;
+    if (rc == 0 && f->ops != &vfs_local_ops) {
+        /* A mount's upload reaches the upstream server only when its handle closes:
+         * close it first, keeping the hash (computed inline for mounts) for later. */
+        unsigned char sum[32];
+        if (vfs_sha256(f, sum)) {
+            memcpy(f->sum, sum, 32);
+            f->cached = true;
+        }
+        rc = f->ops->close(f->fh);
+        f->fh_closed = true;
+    }
+    if (rc == 0)
+        rc = f->ops->rename(f->be, f->ppath, f->bpath, !f->excl);
+    if (rc == 0 && f->ops->fsync_dir) {
+        char *dir = bdir_of(f->bpath);
+        rc = dir ? f->ops->fsync_dir(f->be, dir) : GW_ERR_NOMEM;
+        free(dir);
+    }
+    if (rc == 0)
+        f->committed = true;
+    return rc;
+}
+
+int vfs_commit(struct vfs_file *f)
+{
+    if (!f->writing)
+        return GW_ERR_INVAL;
+    if (!f->partial || f->committed)
+        return 0;
+    return commit(f);
+}
+
 int vfs_close(struct vfs_file *f, bool complete)
 {
     int rc = 0, crc;
     if (!f)
         return 0;
-    if (f->partial && complete && f->ops->fsync)
-        rc = f->ops->fsync(f->fh);
+    if (f->partial && complete && !f->committed)
+        rc = commit(f);
     /* Remember the hash of a file that passed through whole: a committed upload, or a
      * read to the end (the attribute is only a cache; failure to write it is harmless). */
     unsigned char sum[32];
-    if (rc == 0 && !f->cached && (!f->writing || (f->partial && complete)) && vfs_sha256(f, sum))
+    if (rc == 0 && !f->cached && (!f->writing || f->committed) && vfs_sha256(f, sum))
         hash_cache_put(f, sum);
-    crc = f->ops->close(f->fh);
-    if (rc == 0)
-        rc = crc;
-    if (f->partial && complete && rc == 0) {
-        /* The commit: the partial becomes the file in one rename, so a reader sees the
-         * old file or the new one, never a mixture. A failed commit keeps the partial. */
-        rc = f->ops->rename(f->be, f->ppath, f->bpath, !f->excl);
-        if (rc == 0 && f->ops->fsync_dir) {
-            char *dir = bdir_of(f->bpath);
-            rc = dir ? f->ops->fsync_dir(f->be, dir) : GW_ERR_NOMEM;
-            free(dir);
-        }
+    hasher_end(f); /* its read handle goes before the file's */
+    if (!f->fh_closed) {
+        crc = f->ops->close(f->fh);
+        if (rc == 0)
+            rc = crc;
     }
     file_free(f);
     return rc;

@@ -127,22 +127,38 @@ int vfs_fsync(struct vfs_file *f);
 int vfs_ftruncate(struct vfs_file *f, uint64_t size);
 /* The backend's file descriptor for sendfile(2) on a read handle, or -1 when there is
  * none. Send with an explicit offset (vfs_tell()), then report the bytes with
- * vfs_advance(), which reads them back (page cache) to keep the SHA-256 going. Never
+ * vfs_advance(), which has them read back (page cache) to keep the SHA-256 going. Never
  * write through it. */
 int vfs_fd(const struct vfs_file *f);
 void vfs_advance(struct vfs_file *f, uint64_t n);
 /* SHA-256 of the whole file when every byte of it passed through this handle in order
- * from offset 0 (reads to EOF, or a complete new upload); false otherwise. */
+ * from offset 0 (reads to EOF, or a complete new upload); false otherwise.
+ * Hashing runs behind the transfer: past the first MiB a helper thread of the session
+ * hashes what was sent or written (downloads and new uploads re-read the page cache,
+ * at a lower CPU priority; in-place writes are copied into a 4 MiB ring, and wait for
+ * the thread only when it is full). vfs_sha256 waits for the hash to catch up; call it
+ * after the client has had its reply (and after vfs_commit) when the transfer should
+ * not wait. A handle is used by one thread. */
 bool vfs_sha256(const struct vfs_file *f, unsigned char out[32]);
+/* True when vfs_sha256 would not wait: the hash has caught up with the transfer. */
+bool vfs_hash_ready(const struct vfs_file *f);
+/* Stops hashing this handle's bytes (configuration hash_transfers = no): vfs_sha256 then
+ * knows only a hash cached from an earlier transfer of the same content. */
+void vfs_hash_off(struct vfs_file *f);
 /* Total bytes read or written through this handle. */
 uint64_t vfs_bytes(const struct vfs_file *f);
 /* Offset the handle was opened at (resume start). */
 uint64_t vfs_start_offset(const struct vfs_file *f);
 
 /* Closes. For a write handle of new content, complete = true commits the partial
- * (fsync, rename over the target) and complete = false keeps it for a later resume.
- * Returns the commit's error, if any; f is freed in every case. */
+ * (fsync, rename over the target) unless vfs_commit() did, and complete = false keeps
+ * it for a later resume. Returns the commit's error, if any; f is freed in every case. */
 int vfs_close(struct vfs_file *f, bool complete);
+/* Commits a complete upload now (fsync, rename over the target; nothing for handles
+ * that write in place) while keeping the handle, so that the client can have its reply
+ * before the hash running behind the upload is done: vfs_sha256 and vfs_close(f, true)
+ * come later. No more writes after it. 0 or the commit's error (the partial is kept). */
+int vfs_commit(struct vfs_file *f);
 
 /* Name of owner's partial for a target called name (a final component):
  * VFS_PARTIAL_PREFIX + 16 hex digits of a SHA-256 of (owner, name). out needs 24 bytes. */

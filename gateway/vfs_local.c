@@ -35,6 +35,7 @@
 #define LB_MAX_WALK_DEPTH 1024 /* real directory nesting reachable through symlinks */
 #define LB_MAX_WALK_PATH 65536 /* path text after expanding symlinks */
 #define LB_OPENAT2_RETRIES 32  /* RESOLVE_BENEATH returns EAGAIN on a concurrent rename */
+#define LB_WRITEBACK_WINDOW (8u * 1024 * 1024) /* see lb_pwrite */
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
@@ -50,6 +51,7 @@ struct local_be {
 
 struct local_fh {
     int fd;
+    uint64_t wb; /* writes up to here have been handed to writeback (see lb_pwrite) */
 };
 
 struct local_dh {
@@ -387,8 +389,8 @@ static int lb_open(void *be, const char *path, int flags, uint32_t mode, uint64_
         rc = GW_ERR_PERM;
         goto fail;
     }
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
-        lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+    /* O_NONBLOCK changes nothing for a regular file; a fresh descriptor is at 0. */
+    if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
         rc = lb_err(errno);
         goto fail;
     }
@@ -398,6 +400,7 @@ static int lb_open(void *be, const char *path, int flags, uint32_t mode, uint64_
         goto fail;
     }
     h->fd = fd;
+    h->wb = offset;
     *fh = h;
     return 0;
 fail:
@@ -447,7 +450,18 @@ static ssize_t lb_pwrite(void *fh, const void *buf, size_t n, uint64_t off)
     do
         r = pwrite(h->fd, buf, n, (off_t)off);
     while (r < 0 && errno == EINTR);
-    return r < 0 ? lb_err(errno) : r;
+    if (r < 0)
+        return lb_err(errno);
+    /* Uploads end with fsync (the commit). Starting writeback of every full window as
+     * the data arrives lets the disk work while the network does, so that fsync finds
+     * little left to write instead of the whole file. Only a hint: errors are ignored
+     * here and reported by the fsync. */
+    uint64_t end = off + (uint64_t)r;
+    if (end > h->wb && end - h->wb >= LB_WRITEBACK_WINDOW) {
+        (void)sync_file_range(h->fd, (off_t)h->wb, (off_t)(end - h->wb), SYNC_FILE_RANGE_WRITE);
+        h->wb = end;
+    }
+    return r;
 }
 
 static int lb_fstat(void *fh, struct vfs_stat *st)

@@ -27,6 +27,10 @@ static void exercise_arg(const struct ftpd_cmd *cmd)
     size_t n = cmd->arg_len;
 
     (void)ftpd_parse_u64(a, n, &u);
+    uint64_t r0, r1;
+    /* RANG: accepted ranges are ordered, except the draft's "1 0" reset. */
+    if (ftpd_parse_rang(a, n, &r0, &r1) == 0 && r1 < r0 && !(r0 == 1 && r1 == 0))
+        __builtin_trap();
     (void)ftpd_parse_port(a, n, &ss, &sl);
     (void)ftpd_parse_eprt(a, n, &ss, &sl);
     if (ftpd_parse_time(a, n, &t) >= 0) {

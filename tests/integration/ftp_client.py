@@ -15,6 +15,11 @@ Scenarios (each exits 0 when every check passed, 1 with a message otherwise):
   abort NAME             ABOR during a RETR: 426 then 226, session still usable
   encoding CHARSET       names converted for a legacy client (no OPTS UTF8 ON)
   plaintext-refused      USER on a clear-text control connection gets 530
+  rein [tls]             REIN before and after a login; TLS stays after REIN
+  hash-range NAME        RANG + HASH over byte ranges (draft-bryan-ftpext-hash)
+  extras                 the X* directory aliases, SMNT, CLNT, EPSV ALL, XSHA512
+  encoding-user CHARSET NAMES...  a user with a per-user ftp_client_encoding sees NAMES
+                         (UTF-8 on the command line) in CHARSET, others escaped
   pasv-guard LO HI       PASV/EPSV ports within LO-HI; a data connection from another
                          address (127.0.0.2) is refused, the client's own one served
   timeouts               login, idle and data timeouts (server started with 2 s each),
@@ -445,8 +450,9 @@ def scenario_hostile(args):
     s, cmd, reply = raw_session()
     check(cmd(b"FOO bar\r\n").startswith("500"), "unknown command -> 500")
     check(cmd(b"RETR\r\n").startswith("501"), "RETR without argument -> 501")
-    check(cmd(b"REIN\r\n").startswith("502"), "REIN not implemented -> 502")
     check(cmd(b"RETR nosuchfile\r\n").startswith("550"), "RETR missing file -> 550")
+    check(cmd(b"REIN\r\n").startswith("220"), "REIN -> 220")
+    check(cmd(b"RETR nosuchfile\r\n").startswith("530"), "REIN ended the login -> 530")
     check(cmd(b"QUIT\r\n").startswith("221"), "QUIT")
     s.close()
 
@@ -537,6 +543,122 @@ def scenario_encoding(args):
     names = f.nlst()
     check("中文.txt" in names and "上传.txt" in names and "emoji-😀.txt" in names,
           "UTF-8 client sees UTF-8 names")
+    f.quit()
+
+
+def scenario_rein(args):
+    tls = args[:1] == ["tls"]
+    # Before any login REIN only resets: a login afterwards works.
+    f = ReuseFTP_TLS(context=tls_context(), timeout=30) if tls else ftplib.FTP(timeout=30)
+    f.connect(HOST, PORT)
+    if tls:
+        f.auth()
+    f.sendcmd("TYPE A")
+    check(f.sendcmd("REIN").startswith("220"), "REIN before login -> 220")
+    check(f.login(USER, PASS).startswith("230"), "login after a REIN before login")
+    if tls:
+        f.prot_p()
+    f.sendcmd("OPTS UTF8 ON")
+    f.sendcmd("OPTS HASH MD5")
+    f.sendcmd("REST 100")
+    check(len(f.nlst()) >= 0, "listing before REIN")
+    # After a login: the login ends, the connection (and its TLS) stays.
+    check(f.sendcmd("REIN").startswith("220"), "REIN after login -> 220")
+    st = "\n".join(stat_lines(f))  # before nlst: ftplib sends TYPE A for it
+    check("TYPE: BINARY" in st and "(not logged in)" in st,
+          "STAT after REIN: defaults, logged out: %r" % st)
+    expect_error("530", f.sendcmd, "PWD")
+    expect_error("530", f.nlst)
+    check(f.sendcmd("OPTS HASH") == "200 SHA-256", "REIN reset OPTS HASH")
+    if tls:
+        check(isinstance(f.sock, ssl.SSLSocket), "control connection still TLS after REIN")
+        check("Control connection: TLS" in "\n".join(stat_lines(f)), "STAT: control still TLS")
+    check(f.sendcmd("NOOP").startswith("200"), "connection usable after REIN")
+    # A new login needs a new connection (one login per session process).
+    expect_error("421", f.sendcmd, "USER " + USER)
+    f.close()
+    g = connect(tls)
+    check(g.pwd() == "/", "a new connection logs in again")
+    g.quit()
+
+
+def stat_lines(f):
+    f.putcmd("STAT")
+    return f.getmultiline().splitlines()
+
+
+def scenario_hash_range(args):
+    name = args[0]
+    f = connect()
+    data = retr_bytes(f, "RETR " + name)
+    n = len(data)
+    sha = hashlib.sha256
+    check(f.sendcmd("RANG 0 49") == "350 Restarting at 0. Ending at 49.", "RANG 0 49")
+    r = f.sendcmd("HASH " + name)
+    check(r == "213 SHA-256 0-49 %s %s" % (sha(data[:50]).hexdigest(), name),
+          "HASH of bytes 0-49 (end inclusive): " + r)
+    # The range is used once: the next HASH covers the whole file.
+    r = f.sendcmd("HASH " + name)
+    check(r == "213 SHA-256 0-%d %s %s" % (n, sha(data).hexdigest(), name), "HASH whole file again")
+    f.sendcmd("OPTS HASH MD5")
+    f.sendcmd("RANG %d %d" % (n - 10, n + 1000))
+    r = f.sendcmd("HASH " + name)
+    check(r == "213 MD5 %d-%d %s %s" % (n - 10, n - 1, hashlib.md5(data[-10:]).hexdigest(), name),
+          "RANG past the end is clipped: " + r)
+    f.sendcmd("OPTS HASH SHA-256")
+    f.sendcmd("RANG 5 5")
+    check(sha(data[5:6]).hexdigest() in f.sendcmd("HASH " + name), "RANG of one byte")
+    check(f.sendcmd("RANG 1 0").startswith("350"), "RANG 1 0 resets")
+    check(sha(data).hexdigest() in f.sendcmd("HASH " + name), "after the reset: whole file")
+    expect_error("501", f.sendcmd, "RANG 9 3")
+    expect_error("501", f.sendcmd, "RANG x y")
+    f.sendcmd("RANG %d %d" % (n + 5, n + 9))
+    expect_error("556", f.sendcmd, "HASH " + name)
+    # A transfer after RANG is refused, not silently sent whole.
+    f.sendcmd("RANG 0 9")
+    expect_error("504", retr_bytes, f, "RETR " + name)
+    check(retr_bytes(f, "RETR " + name) == data, "RETR works again after the refused one")
+    feat = f.sendcmd("FEAT")
+    check("RANG STREAM" in feat, "FEAT lists RANG STREAM")
+    f.quit()
+
+
+def scenario_extras(args):
+    f = connect()
+    check(f.sendcmd("XMKD xdir").startswith("257"), "XMKD")
+    check(f.sendcmd("XCWD xdir").startswith("250"), "XCWD")
+    check(f.sendcmd("XPWD").startswith('257 "/xdir"'), "XPWD")
+    check(f.sendcmd("XCUP").startswith("250") and f.pwd() == "/", "XCUP")
+    check(f.sendcmd("XRMD xdir").startswith("250"), "XRMD")
+    check("xdir" not in f.nlst(), "XRMD removed it")
+    f.storbinary("STOR x.bin", io.BytesIO(b"x" * 1000))
+    check(f.sendcmd("XSHA512 x.bin") == "250 " + hashlib.sha512(b"x" * 1000).hexdigest(), "XSHA512")
+    check(f.sendcmd("SMNT /elsewhere").startswith("202"), "SMNT is superfluous (202)")
+    check(f.sendcmd("CLNT test-client 1.0").startswith("200"), "CLNT")
+    check(f.sendcmd("EPSV ALL").startswith("200"), "EPSV ALL")
+    expect_error("503", f.sendcmd, "PASV")
+    expect_error("503", f.sendcmd, "PORT 127,0,0,1,200,10")
+    f.af = socket.AF_INET6  # ftplib sends EPSV instead of PASV
+    check(retr_bytes(f, "RETR x.bin") == b"x" * 1000, "EPSV still works after EPSV ALL")
+    f.delete("x.bin")
+    f.quit()
+
+
+def scenario_encoding_user(args):
+    charset, names = args[0], args[1:]
+    f = ftplib.FTP(timeout=30, encoding=charset)
+    f.connect(HOST, PORT)
+    f.login(USER, PASS)
+    listed = f.nlst()
+    for n in names:
+        check(n in listed, "%s client sees %r: %r" % (charset, n, listed))
+    esc = [n for n in listed if "%" in n]
+    check(len(esc) > 0, "unrepresentable names escaped: %r" % esc)
+    for n in esc:
+        check(len(retr_bytes(f, "RETR " + n)) > 0, "escaped name %r still reachable" % n)
+    up = names[0].replace(".", "-up.", 1)
+    f.storbinary("STOR " + up, io.BytesIO(b"up\n"))
+    check(up in f.nlst(), "%s client uploads %r" % (charset, up))
     f.quit()
 
 

@@ -176,6 +176,32 @@ START_TEST(test_parse_u64)
 }
 END_TEST
 
+START_TEST(test_parse_rang)
+{
+    uint64_t a = 7, b = 7;
+    ck_assert_int_eq(ftpd_parse_rang("0 49", 4, &a, &b), 0);
+    ck_assert_uint_eq(a, 0);
+    ck_assert_uint_eq(b, 49);
+    ck_assert_int_eq(ftpd_parse_rang("5368709120 5368709121", 21, &a, &b), 0);
+    ck_assert_uint_eq(a, 5368709120ULL);
+    ck_assert_uint_eq(b, 5368709121ULL);
+    ck_assert_int_eq(ftpd_parse_rang("7 7", 3, &a, &b), 0); /* one byte */
+    ck_assert_int_eq(ftpd_parse_rang("1 0", 3, &a, &b), 0); /* the reset */
+    ck_assert_uint_eq(a, 1);
+    ck_assert_uint_eq(b, 0);
+    a = b = 9;
+    ck_assert_int_eq(ftpd_parse_rang("5 4", 3, &a, &b), GW_ERR_RANGE);
+    ck_assert_int_eq(ftpd_parse_rang("5", 1, &a, &b), GW_ERR_INVAL);
+    ck_assert_int_eq(ftpd_parse_rang("5 ", 2, &a, &b), GW_ERR_INVAL);
+    ck_assert_int_eq(ftpd_parse_rang(" 5 6", 4, &a, &b), GW_ERR_INVAL);
+    ck_assert_int_eq(ftpd_parse_rang("5  6", 4, &a, &b), GW_ERR_INVAL);
+    ck_assert_int_eq(ftpd_parse_rang("-1 6", 4, &a, &b), GW_ERR_INVAL);
+    ck_assert_int_eq(ftpd_parse_rang("0 18446744073709551616", 22, &a, &b), GW_ERR_INVAL);
+    ck_assert_uint_eq(a, 9); /* untouched on error */
+    ck_assert_uint_eq(b, 9);
+}
+END_TEST
+
 START_TEST(test_parse_port)
 {
     struct sockaddr_storage ss;
@@ -478,6 +504,7 @@ Suite *ftp_ftpcmd_suite(void)
         {"ftpd_cmd_parse_telnet", test_cmd_parse_telnet},
         {"ftpd_cmd_parse_long", test_cmd_parse_long},
         {"ftpd_parse_u64", test_parse_u64},
+        {"ftpd_parse_rang", test_parse_rang},
         {"ftpd_parse_port", test_parse_port},
         {"ftpd_parse_eprt", test_parse_eprt},
         {"ftpd_parse_time", test_parse_time},

@@ -443,6 +443,135 @@ END_TEST
 
 /* ---- uploads: new content ----------------------------------------------------------- */
 
+/* Past VFS_HASH_ASYNC_MIN (1 MiB) a helper thread hashes behind the transfer; the hash
+ * must come out the same whichever way the bytes went, and stop cleanly on close. */
+START_TEST(test_sha256_async)
+{
+    struct env e;
+    struct vfs_file *f;
+    unsigned char want[32], got[32];
+    size_t n = 9 * 1024 * 1024 + 12345; /* more than two rings, not a multiple of a chunk */
+    unsigned char *data = random_bytes(n);
+    char *buf = malloc(300000);
+    ck_assert_ptr_nonnull(buf);
+    env_setup(&e, 0);
+    hwrite(&e, "big", data, n);
+    sha256(data, n, want);
+
+    /* sendfile + vfs_advance: the thread re-reads the page cache. */
+    char *sink = NULL;
+    ck_assert_int_ge(asprintf(&sink, "%s/sink", e.top), 0);
+    int out = open(sink, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(out, 0);
+    ck_assert_int_eq(vfs_open_read(e.anon, "/big", 0, &f), 0);
+    while (vfs_tell(f) < n) {
+        off_t off = (off_t)vfs_tell(f);
+        ssize_t r = sendfile(out, vfs_fd(f), &off, 1000003);
+        ck_assert_int_gt(r, 0);
+        vfs_advance(f, (uint64_t)r);
+    }
+    ck_assert(vfs_sha256(f, got));
+    ck_assert(vfs_hash_ready(f));
+    ck_assert(memcmp(got, want, 32) == 0);
+    vfs_close(f, false);
+    close(out);
+
+    /* Plain reads (a TLS download), then a close while the thread may still run. */
+    drop_hash_cache(&e, "big");
+    ck_assert_int_eq(vfs_open_read(e.anon, "/big", 0, &f), 0);
+    ssize_t r;
+    while ((r = vfs_read(f, buf, 300000)) > 0)
+        ;
+    ck_assert_int_eq(r, 0);
+    ck_assert(vfs_sha256(f, got));
+    ck_assert(memcmp(got, want, 32) == 0);
+    vfs_close(f, false);
+    drop_hash_cache(&e, "big");
+    ck_assert_int_eq(vfs_open_read(e.anon, "/big", 0, &f), 0);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_gt(vfs_read(f, buf, 300000), 0);
+    vfs_close(f, false); /* stops the thread mid-way: no leak, no hang */
+
+    /* An upload in odd-sized writes: copies through the ring, which wraps. */
+    ck_assert_int_eq(vfs_open_write(e.alice, "/up", VFS_WRITE_NEW, 0, 0644, &f), 0);
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off < 70001 ? n - off : 70001;
+        ck_assert_int_eq(vfs_write(f, data + off, k), (ssize_t)k);
+        off += k;
+    }
+    ck_assert(vfs_sha256(f, got));
+    ck_assert(memcmp(got, want, 32) == 0);
+    ck_assert_int_eq(vfs_close(f, true), 0);
+    /* The commit left the hash in the cache attribute. */
+    ck_assert_int_eq(vfs_open_read(e.bob, "/up", 0, &f), 0);
+    ck_assert(vfs_sha256(f, got));
+    ck_assert(memcmp(got, want, 32) == 0);
+    vfs_close(f, false);
+
+    /* vfs_commit: the upload becomes the file at once, the hash comes later through
+     * the still open handle (re-read from the partial, now the file). */
+    ck_assert_int_eq(vfs_open_write(e.alice, "/c", VFS_WRITE_NEW, 0, 0644, &f), 0);
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off < 65536 ? n - off : 65536;
+        ck_assert_int_eq(vfs_write(f, data + off, k), (ssize_t)k);
+        off += k;
+    }
+    ck_assert_int_eq(vfs_commit(f), 0);
+    ck_assert_int_eq(vfs_commit(f), 0); /* once is enough */
+    struct vfs_stat cst;
+    ck_assert_int_eq(vfs_stat(e.bob, "/c", 0, &cst), 0); /* visible to others now */
+    ck_assert_uint_eq(cst.size, n);
+    ck_assert_uint_eq(count_partials(&e), 0);
+    ck_assert_int_eq(vfs_write(f, "x", 1), GW_ERR_INVAL); /* no writes after the commit */
+    ck_assert(vfs_sha256(f, got));
+    ck_assert(memcmp(got, want, 32) == 0);
+    ck_assert_int_eq(vfs_close(f, true), 0);
+    ck_assert_int_eq(vfs_open_read(e.bob, "/c", 0, &f), 0);
+    ck_assert(vfs_sha256(f, got)); /* cached by the close */
+    ck_assert(memcmp(got, want, 32) == 0);
+    vfs_close(f, false);
+    /* A small one (hashed inline) and an in-place write (nothing to commit). */
+    ck_assert_int_eq(vfs_open_write(e.alice, "/s", VFS_WRITE_NEW, 0, 0644, &f), 0);
+    ck_assert_int_eq(vfs_write(f, "small", 5), 5);
+    ck_assert_int_eq(vfs_commit(f), 0);
+    assert_content(e.bob, "/s", "small");
+    ck_assert_int_eq(vfs_close(f, false), 0); /* committed stays committed */
+    assert_content(e.bob, "/s", "small");
+    ck_assert_int_eq(vfs_open_write(e.alice, "/s", VFS_WRITE_RESUME, 5, 0644, &f), 0);
+    ck_assert_int_eq(vfs_write(f, "!", 1), 1);
+    ck_assert_int_eq(vfs_commit(f), 0);
+    ck_assert_int_eq(vfs_close(f, true), 0);
+    assert_content(e.bob, "/s", "small!");
+    ck_assert_int_eq(vfs_open_read(e.anon, "/s", 0, &f), 0);
+    ck_assert_int_eq(vfs_commit(f), GW_ERR_INVAL);
+    vfs_close(f, false);
+
+    /* A gap in the writes ends the hash even with the thread running. */
+    ck_assert_int_eq(vfs_open_write(e.alice, "/gap", VFS_WRITE_NEW, 0, 0644, &f), 0);
+    ck_assert_int_eq(vfs_write(f, data, 2 * 1024 * 1024), 2 * 1024 * 1024);
+    ck_assert_int_eq(vfs_pwrite(f, data, 10, 3 * 1024 * 1024), 10);
+    ck_assert(!vfs_sha256(f, got));
+    ck_assert_int_eq(vfs_close(f, true), 0);
+
+    /* hash_transfers = no: nothing is hashed, nothing cached. */
+    drop_hash_cache(&e, "big");
+    ck_assert_int_eq(vfs_open_read(e.anon, "/big", 0, &f), 0);
+    vfs_hash_off(f);
+    while (vfs_read(f, buf, 300000) > 0)
+        ;
+    ck_assert(!vfs_sha256(f, got));
+    vfs_close(f, false);
+    ck_assert_int_eq(vfs_open_read(e.anon, "/big", 0, &f), 0);
+    ck_assert(!vfs_sha256(f, got));
+    vfs_close(f, false);
+
+    free(sink);
+    free(buf);
+    free(data);
+    env_teardown(&e);
+}
+END_TEST
+
 START_TEST(test_upload_new)
 {
     struct env e;
@@ -1525,6 +1654,20 @@ START_TEST(test_fdless_backend)
     ck_assert_int_eq(vfs_read(f, buf, sizeof buf), 2);
     ck_assert_int_eq(vfs_pread(f, buf, 1, 0), GW_ERR_NOTSUP);
     vfs_close(f, false);
+    /* vfs_commit on a backend that writes on close: closed first, renamed, the hash
+     * kept for vfs_sha256; the handle then only closes. */
+    ck_assert_int_eq(vfs_open_write(v, "/mem/c", VFS_WRITE_NEW, 0, 0644, &f), 0);
+    ck_assert_int_eq(vfs_write(f, "abc", 3), 3);
+    ck_assert_int_eq(vfs_commit(f), 0);
+    assert_content(w, "/mem/c", "abc");
+    ck_assert(vfs_sha256(f, h));
+    ck_assert(memcmp(h, want, 32) == 0);
+    ck_assert_int_eq(vfs_fstat(f, &st), GW_ERR_INVAL);
+    ck_assert_int_eq(vfs_fd(f), -1);
+    ck_assert_int_eq(vfs_write(f, "d", 1), GW_ERR_INVAL);
+    ck_assert_int_eq(vfs_close(f, true), 0);
+    assert_content(w, "/mem/c", "abc");
+    ck_assert_int_eq(vfs_unlink(v, "/mem/c"), 0);
     ck_assert_int_eq(vfs_mkdir(v, "/mem/d", 0755), GW_ERR_NOTSUP);
     ck_assert_int_eq(vfs_unlink(v, "/mem/g"), 0);
     vfs_free(v);
@@ -1546,6 +1689,7 @@ Suite *gateway_vfs_suite(void)
         {"vfs_stat", test_stat},
         {"vfs_open_read", test_open_read},
         {"vfs_sha256 (read)", test_sha256_read},
+        {"vfs_sha256 (helper thread)", test_sha256_async},
         {"vfs_open_write NEW", test_upload_new},
         {"vfs_open_write replace", test_upload_replace},
         {"vfs_sha256 (upload)", test_upload_sha256},
