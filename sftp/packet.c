@@ -428,6 +428,60 @@ int sftpd_reply_data(struct gw_buf *out, uint32_t id, const void *data, size_t n
     return finish(out, mark, sftpd_put_string(out, data, n));
 }
 
+int sftpd_buf_room(struct gw_buf *b, size_t n)
+{
+    static const uint8_t zeros[4096];
+    size_t len = b->len;
+    int rc = 0;
+    if (n > b->max - len)
+        return GW_ERR_LIMIT;
+    if (b->data && n <= b->cap - len)
+        return 0;
+    while (rc == 0 && b->len - len < n) {
+        size_t k = n - (b->len - len);
+        rc = gw_buf_append(b, zeros, k < sizeof zeros ? k : sizeof zeros);
+    }
+    b->len = len;
+    if (b->data)
+        b->data[len] = '\0';
+    return rc;
+}
+
+void sftpd_buf_commit(struct gw_buf *b, size_t n)
+{
+    if (n == 0)
+        return; /* b->data may still be NULL */
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+int sftpd_data_begin(struct gw_buf *out, uint32_t id, size_t n, uint8_t **payload, size_t *mark)
+{
+    int rc = sftpd_pkt_begin(out, SFTPD_FXP_DATA, id, mark);
+    if (rc == 0)
+        rc = sftpd_put_u32(out, 0); /* the payload's length, set by sftpd_data_end */
+    if (rc == 0)
+        rc = sftpd_buf_room(out, n);
+    if (rc < 0) {
+        sftpd_pkt_abort(out, *mark);
+        return rc;
+    }
+    *payload = (uint8_t *)out->data + out->len;
+    return 0;
+}
+
+int sftpd_data_end(struct gw_buf *out, size_t mark, size_t got)
+{
+    /* begin made room for n >= got bytes past the 13 header bytes at mark */
+    if (got > UINT32_MAX || out->len != mark + 13) {
+        sftpd_pkt_abort(out, mark);
+        return GW_ERR_INVAL;
+    }
+    put_be32((uint8_t *)out->data + mark + 9, (uint32_t)got);
+    sftpd_buf_commit(out, got);
+    return sftpd_pkt_end(out, mark);
+}
+
 int sftpd_reply_attrs(struct gw_buf *out, uint32_t id, const struct sftpd_attrs *a)
 {
     size_t mark;

@@ -199,6 +199,21 @@ int sftpd_put_cstring(struct gw_buf *out, const char *s);
 /* Attribute block (flags and the fields it announces; never extended pairs). */
 int sftpd_put_attrs(struct gw_buf *out, const struct sftpd_attrs *a);
 
+/* In-place building, so bulk data lands in the reply buffer without a copy:
+ * sftpd_buf_room makes n bytes writable at b->data + b->len without changing the
+ * contents (gw_buf grows only by appending, so this appends and drops n zero bytes the
+ * first time; the memory is kept for later calls); sftpd_buf_commit then counts n bytes
+ * written there as appended. Both keep the trailing NUL. 0 or GW_ERR_LIMIT/GW_ERR_NOMEM. */
+int sftpd_buf_room(struct gw_buf *b, size_t n);
+void sftpd_buf_commit(struct gw_buf *b, size_t n);
+
+/* A DATA reply whose payload is written in place (a READ's pread): sftpd_data_begin
+ * appends the header, makes room for n payload bytes and points *payload at them;
+ * nothing may be appended until sftpd_data_end, which completes the packet with the
+ * first got (1..n) bytes, or sftpd_pkt_abort(out, *mark), which drops it. */
+int sftpd_data_begin(struct gw_buf *out, uint32_t id, size_t n, uint8_t **payload, size_t *mark);
+int sftpd_data_end(struct gw_buf *out, size_t mark, size_t got);
+
 /* Whole replies: 0 or GW_ERR_LIMIT/GW_ERR_NOMEM with out unchanged. */
 int sftpd_reply_version(struct gw_buf *out, const struct sftpd_ext_pair *exts, size_t n);
 int sftpd_reply_status(struct gw_buf *out, uint32_t id, uint32_t code, const char *msg);

@@ -18,6 +18,7 @@
 
 #define HANDLE_LEN 8 /* uint32 slot, uint32 generation */
 #define HASH_LEN 32  /* SHA-256 */
+#define READ_HDR 13  /* length, type, id, data length of a DATA reply */
 
 enum hkind { H_FREE = 0, H_FILE, H_DIR };
 
@@ -44,10 +45,10 @@ struct sftpd_server {
     struct sftpd_server_options o;
     bool initialized;
     struct handle *h;
-    unsigned nh; /* slots in h */
-    unsigned open, files;
-    unsigned next;    /* where the search for a free slot starts */
-    uint8_t *scratch; /* SFTPD_MAX_RW bytes: READ replies and hashing */
+    unsigned nh;                   /* slots in h */
+    unsigned open, files, uploads; /* open handles; of them files; of them for writing */
+    unsigned next;                 /* where the search for a free slot starts */
+    uint8_t *scratch;              /* SFTPD_MAX_RW bytes for hashing, allocated on first use */
 };
 
 static int64_t mono_ms(void)
@@ -132,6 +133,8 @@ static int commit_handle(struct sftpd_server *srv, struct handle *h, enum hkind 
     srv->open++;
     if (kind == H_FILE)
         srv->files++;
+    if (kind == H_FILE && h->writing)
+        srv->uploads++;
     put_be32(hs, (uint32_t)(h - srv->h));
     put_be32(hs + 4, h->gen);
     return sftpd_reply_handle(out, id, hs, sizeof hs);
@@ -143,6 +146,8 @@ static void release(struct sftpd_server *srv, struct handle *h)
         srv->open--;
         if (h->kind == H_FILE)
             srv->files--;
+        if (h->kind == H_FILE && h->writing)
+            srv->uploads--;
     }
     free(h->path);
     uint32_t gen = h->gen;
@@ -298,6 +303,8 @@ static int h_open(struct sftpd_server *srv, const struct sftpd_request *q, struc
         release(srv, h);
         return rc;
     }
+    if (srv->o.no_hash)
+        vfs_hash_off(f);
     h->f = f;
     rc = commit_handle(srv, h, H_FILE, q->id, out);
     if (rc < 0) {
@@ -337,15 +344,28 @@ static int h_read(struct sftpd_server *srv, const struct sftpd_request *q, struc
     if (!h)
         return bad_handle(out, q->id);
     size_t n = q->len < SFTPD_MAX_RW ? q->len : SFTPD_MAX_RW;
-    if (q->offset > INT64_MAX)
+    if (q->offset > INT64_MAX || n == 0)
         return status(out, q->id, SFTPD_FX_EOF, NULL);
-    ssize_t got = n ? vfs_pread(h->f, srv->scratch, n, q->offset) : 0;
-    if (got < 0)
-        return (int)got;
-    if (got == 0)
-        return status(out, q->id, SFTPD_FX_EOF, NULL);
+    /* A reply buffer nearly full gets a shorter read (clients ask again for the rest)
+     * rather than a failure. */
+    size_t room = out->max - out->len;
+    if (room < READ_HDR + 1)
+        return GW_ERR_LIMIT; /* the caller broke the flush_at contract: a FAILURE status */
+    if (n > room - READ_HDR)
+        n = room - READ_HDR;
+    /* The file's bytes land in the reply itself: no copy between the read and the send. */
+    uint8_t *dst;
+    size_t mark;
+    int rc = sftpd_data_begin(out, q->id, n, &dst, &mark);
+    if (rc < 0)
+        return rc;
+    ssize_t got = vfs_pread(h->f, dst, n, q->offset);
+    if (got <= 0) {
+        sftpd_pkt_abort(out, mark);
+        return got < 0 ? (int)got : status(out, q->id, SFTPD_FX_EOF, NULL);
+    }
     note_io(h, q->offset);
-    return sftpd_reply_data(out, q->id, srv->scratch, (size_t)got);
+    return sftpd_data_end(out, mark, (size_t)got);
 }
 
 static int h_write(struct sftpd_server *srv, const struct sftpd_request *q, struct gw_buf *out)
@@ -727,6 +747,8 @@ static int hash_range(struct sftpd_server *srv, struct vfs_file *f, uint64_t off
     uint64_t nblocks = bs == 0 ? 1 : (total + bs - 1) / bs;
     if (nblocks > (GW_MAX_SFTP_PACKET - 1024) / HASH_LEN)
         return GW_ERR_LIMIT;
+    if (!srv->scratch && !(srv->scratch = malloc(SFTPD_MAX_RW)))
+        return GW_ERR_NOMEM;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx)
         return GW_ERR_NOMEM;
@@ -905,10 +927,7 @@ struct sftpd_server *sftpd_server_new(const struct sftpd_server_options *opts)
     if (srv->nh > SFTPD_HARD_MAX_HANDLES)
         srv->nh = SFTPD_HARD_MAX_HANDLES;
     srv->h = calloc(srv->nh, sizeof *srv->h);
-    srv->scratch = malloc(SFTPD_MAX_RW);
-    if (!srv->h || !srv->scratch) {
-        free(srv->h);
-        free(srv->scratch);
+    if (!srv->h) {
         free(srv);
         return NULL;
     }
@@ -923,6 +942,11 @@ unsigned sftpd_server_handles(const struct sftpd_server *srv)
 unsigned sftpd_server_transfers(const struct sftpd_server *srv)
 {
     return srv->files;
+}
+
+unsigned sftpd_server_uploads(const struct sftpd_server *srv)
+{
+    return srv->uploads;
 }
 
 void sftpd_server_free(struct sftpd_server *srv)

@@ -37,6 +37,7 @@ struct sftpd_server_options {
     bool read_only;          /* refuse every modifying request up front */
     const char *owner;       /* shown as owner and group in long names */
     uint64_t max_hash_bytes; /* check-file range limit; 0: the default */
+    bool no_hash;            /* hash_transfers = no: transfers are not hashed on the fly */
     /* Receives one record per upload, download and file operation (may be NULL). The
      * record and its strings are valid only during the call. */
     void (*audit)(void *ctx, const struct audit_record *r);
@@ -60,6 +61,8 @@ ssize_t sftpd_server_input(struct sftpd_server *srv, const uint8_t *buf, size_t 
  * progress: a stopping server lets these finish). */
 unsigned sftpd_server_handles(const struct sftpd_server *srv);
 unsigned sftpd_server_transfers(const struct sftpd_server *srv);
+/* Open file handles for writing (the front end offers a larger channel window then). */
+unsigned sftpd_server_uploads(const struct sftpd_server *srv);
 
 /* Ends the session: every open handle is closed; uploads keep their partial and are
  * audited as aborted. NULL is allowed. */

@@ -5,7 +5,11 @@
  * (without it every status reply of an upload waits ~25 ms for delayed ACKs), large
  * blocks advertised through limits@openssh.com (sftp/server.c), and replies batched into
  * writes of up to SFTPD_FLUSH_AT bytes: every complete request received is answered
- * before the replies are sent in one write, and they are sent before reading on. */
+ * before the replies are sent in one write, and they are sent before reading on.
+ * Bulk bytes are not copied by us on the way: a READ's pread lands in the reply buffer
+ * (sftp/server.c) and channel bytes are read straight into the input buffer (fill()).
+ * What remains in a profile is libssh's: its copies into and out of its packet
+ * buffers, crypto, and on uploads one poll and one 4 KiB recv per 4 KiB received. */
 #include "sftp/sftpd.h"
 
 #include <libssh/callbacks.h>
@@ -28,11 +32,13 @@
 #include "sftp/server.h"
 
 #define SFTPD_FLUSH_AT (128u * 1024)
-#define SFTPD_IN_MAX (2u * (GW_MAX_SFTP_PACKET + 4))
+/* The input buffer also sets the channel window of uploads (see fill()). */
+#define SFTPD_IN_MAX (2u * 1024 * 1024 + 2u * (GW_MAX_SFTP_PACKET + 4))
 #define SFTPD_OUT_MAX (SFTPD_FLUSH_AT + 2u * (GW_MAX_SFTP_PACKET + 4))
-#define SFTPD_READ_CHUNK (256u * 1024)
-#define SFTPD_POLL_MS 1000   /* how often idle sessions look at timeouts and shutdown */
-#define SFTPD_LINGER_MS 5000 /* wait for the client to hang up after the channel closed */
+#define SFTPD_READ_SMALL (64u * 1024) /* reads while no upload is under way */
+#define SFTPD_COMPACT (256u * 1024)   /* move unanswered bytes to the front below this */
+#define SFTPD_POLL_MS 1000            /* how often idle sessions look at timeouts and shutdown */
+#define SFTPD_LINGER_MS 5000          /* wait for the client to hang up after the channel closed */
 
 struct sftpd_state {
     ssh_bind bind;
@@ -238,17 +244,32 @@ static int flush(struct conn *c, struct gw_buf *out)
     return 0;
 }
 
-/* Moves up to `avail` buffered channel bytes into in. */
-static int fill(struct conn *c, struct gw_buf *in, uint8_t *tmp, int avail)
+/* Reads what the channel holds straight into in's free space (in->data + *ipos is the
+ * first unanswered byte). The count asked for is also libssh's cue for the channel
+ * window: ssh_channel_read grows the window to what the caller can take. So while an
+ * upload is open we offer the whole buffer, letting the client keep over 2 MiB in flight
+ * (OpenSSH's sshd offers 2 MiB, libssh by itself 1.2 MiB), and otherwise little, so an
+ * idle session stays small. */
+static int fill(struct conn *c, struct gw_buf *in, size_t *ipos, int avail, bool upload)
 {
+    /* Unanswered bytes (less than a packet) move to the front only when the tail runs
+     * short, not after every read. */
+    if (*ipos > 0 && in->max - in->len < SFTPD_COMPACT) {
+        gw_buf_consume(in, *ipos);
+        *ipos = 0;
+    }
     size_t space = in->max - in->len;
-    size_t want = (size_t)avail < space ? (size_t)avail : space;
-    if (want > SFTPD_READ_CHUNK)
-        want = SFTPD_READ_CHUNK;
-    int n = ssh_channel_read(c->chan, tmp, (uint32_t)want, 0);
+    size_t want = (size_t)avail > SFTPD_READ_SMALL ? (size_t)avail : SFTPD_READ_SMALL;
+    if (upload || want > space)
+        want = space;
+    int rc = sftpd_buf_room(in, want);
+    if (rc < 0)
+        return rc;
+    int n = ssh_channel_read(c->chan, in->data + in->len, (uint32_t)want, 0);
     if (n < 0)
         return GW_ERR_IO;
-    return gw_buf_append(in, tmp, (size_t)n);
+    sftpd_buf_commit(in, (size_t)n);
+    return 0;
 }
 
 static int serve_sftp(struct conn *c, struct vfs *v)
@@ -260,33 +281,38 @@ static int serve_sftp(struct conn *c, struct vfs *v)
         .max_handles = cfg->sftp_max_handles > 0 ? (unsigned)cfg->sftp_max_handles : 0,
         .read_only = c->s->read_only || c->s->anonymous,
         .owner = c->s->user,
+        .no_hash = !cfg->hash_transfers,
         .audit = audit_cb,
         .audit_ctx = c,
     };
     struct gw_buf in, out;
-    uint8_t *tmp = malloc(SFTPD_READ_CHUNK);
+    size_t ipos = 0; /* in->data + ipos: the first byte not yet answered */
     struct sftpd_server *srv = sftpd_server_new(&o);
     int64_t last = gw_now_ms();
     int rc = 0;
 
     gw_buf_init(&in, SFTPD_IN_MAX);
     gw_buf_init(&out, SFTPD_OUT_MAX);
-    if (!tmp || !srv) {
+    if (!srv) {
         rc = GW_ERR_NOMEM;
         goto out;
     }
     for (;;) {
         /* Answer everything complete, sending whenever a batch is large. */
         for (;;) {
-            ssize_t used =
-                sftpd_server_input(srv, (const uint8_t *)in.data, in.len, &out, SFTPD_FLUSH_AT);
+            ssize_t used = sftpd_server_input(srv, (const uint8_t *)in.data + ipos, in.len - ipos,
+                                              &out, SFTPD_FLUSH_AT);
             if (used < 0) {
                 gw_log(GW_LOG_WARN, "sftp %s: %s: %s, closing", c->s->id, c->s->remote,
                        used == GW_ERR_LIMIT ? "packet too large" : "protocol error");
                 rc = (int)used;
                 goto out;
             }
-            gw_buf_consume(&in, (size_t)used);
+            ipos += (size_t)used;
+            if (ipos == in.len) {
+                gw_buf_reset(&in);
+                ipos = 0;
+            }
             if (out.len < SFTPD_FLUSH_AT)
                 break;
             if ((rc = flush(c, &out)) < 0)
@@ -299,13 +325,13 @@ static int serve_sftp(struct conn *c, struct vfs *v)
             goto out;
         /* A stopping server lets transfers in progress finish (the parent ends us
          * after shutdown_grace anyway). */
-        if (stop_requested() && sftpd_server_transfers(srv) == 0)
+        if (sftpd_server_transfers(srv) == 0 && stop_requested())
             break;
         int avail = ssh_channel_poll_timeout(c->chan, SFTPD_POLL_MS, 0);
         if (avail == SSH_EOF || avail == SSH_ERROR)
             break;
         if (avail > 0) {
-            if ((rc = fill(c, &in, tmp, avail)) < 0)
+            if ((rc = fill(c, &in, &ipos, avail, sftpd_server_uploads(srv) > 0)) < 0)
                 goto out;
             last = gw_now_ms();
         } else if (gw_now_ms() - last > idle_ms) {
@@ -317,7 +343,6 @@ out:
     sftpd_server_free(srv); /* uploads still open keep their partial */
     gw_buf_free(&in);
     gw_buf_free(&out);
-    free(tmp);
     return rc;
 }
 

@@ -445,6 +445,61 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* In-place building: room without changing contents, commit, and a DATA reply whose
+ * payload was written where sftpd_data_begin pointed (a READ's pread) equals the one
+ * sftpd_reply_data builds by copying. */
+START_TEST(test_in_place)
+{
+    struct gw_buf b, ref;
+    uint8_t *dst;
+    size_t mark;
+    gw_buf_init(&b, 1024);
+    sftpd_buf_commit(&b, 0); /* nothing read into a buffer never allocated */
+    ck_assert_uint_eq(b.len, 0);
+    /* Room on an empty buffer allocates without appending. */
+    ck_assert_int_eq(sftpd_buf_room(&b, 100), 0);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_uint_ge(b.cap, 100);
+    ck_assert_str_eq(gw_buf_str(&b), "");
+    memcpy(b.data, "abc", 3);
+    sftpd_buf_commit(&b, 3);
+    ck_assert_str_eq(gw_buf_str(&b), "abc");
+    /* Growing keeps what is there; the bound is the buffer's maximum. */
+    ck_assert_int_eq(sftpd_buf_room(&b, 1021), 0);
+    ck_assert_str_eq(gw_buf_str(&b), "abc");
+    ck_assert_int_eq(sftpd_buf_room(&b, 1022), GW_ERR_LIMIT);
+    ck_assert_uint_eq(b.len, 3);
+    gw_buf_reset(&b);
+
+    /* A DATA reply built in place, shorter than reserved. */
+    ck_assert_int_eq(sftpd_data_begin(&b, 77, 500, &dst, &mark), 0);
+    ck_assert_uint_eq(mark, 0);
+    ck_assert_ptr_eq(dst, (uint8_t *)b.data + 13);
+    memcpy(dst, "payload", 7);
+    ck_assert_int_eq(sftpd_data_end(&b, mark, 7), 0);
+    gw_buf_init(&ref, 1024);
+    ck_assert_int_eq(sftpd_reply_data(&ref, 77, "payload", 7), 0);
+    ck_assert_uint_eq(b.len, ref.len);
+    ck_assert_mem_eq(b.data, ref.data, ref.len);
+    /* After another packet: a second one appends; an aborted one leaves no trace. */
+    ck_assert_int_eq(sftpd_data_begin(&b, 78, 100, &dst, &mark), 0);
+    ck_assert_uint_eq(mark, ref.len);
+    sftpd_pkt_abort(&b, mark);
+    ck_assert_uint_eq(b.len, ref.len);
+    /* No room for the payload: refused, buffer unchanged. */
+    ck_assert_int_eq(sftpd_data_begin(&b, 79, 1024, &dst, &mark), GW_ERR_LIMIT);
+    ck_assert_uint_eq(b.len, ref.len);
+    ck_assert_mem_eq(b.data, ref.data, ref.len);
+    /* Ending anything but a freshly begun DATA packet is refused. */
+    ck_assert_int_eq(sftpd_data_begin(&b, 80, 10, &dst, &mark), 0);
+    ck_assert_int_eq(sftpd_put_u8(&b, 1), 0);
+    ck_assert_int_eq(sftpd_data_end(&b, mark, 1), GW_ERR_INVAL);
+    ck_assert_uint_eq(b.len, ref.len);
+    gw_buf_free(&b);
+    gw_buf_free(&ref);
+}
+END_TEST
+
 /* Every saved fuzz finding decodes without crashing (ASan/UBSan watch). */
 START_TEST(test_fuzz_regressions)
 {
@@ -485,6 +540,7 @@ Suite *sftp_packet_suite(void)
         {"replies", test_replies},
         {"name_batch", test_name_batch},
         {"limits", test_limits},
+        {"in_place", test_in_place},
         {"fuzz_regressions", test_fuzz_regressions},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
