@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,15 @@
 #define TRASH_DIR ".ferry-trash"
 #define LOCK_NAME ".ferry-mirror.lock"
 #define MAX_DEPTH 64
+/* Connections a mirror uses at once by default: small files cost round trips, not bytes,
+ * so a few connections side by side hide the latency (rclone's --transfers default is 4,
+ * too); few enough that servers limiting connections per address still serve us. */
+#define PARALLEL_DEFAULT 4
+#define PARALLEL_MAX 16
 
 enum { O_JSON = 256, O_ENCODING, O_LISTING, O_CA, O_INSECURE, O_PIN, O_TZ, O_VERIFY, O_KEY,
        O_REQSIG, O_DELETE, O_DRYRUN, O_RETRIES, O_RETRY_DELAY, O_LOCK, O_QUIET, O_STATE,
-       O_OUTPUT, O_EXCLUDE, O_AUDIT_KEY, O_HELP };
+       O_OUTPUT, O_EXCLUDE, O_AUDIT_KEY, O_PARALLEL, O_HELP };
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, O_JSON},
@@ -56,6 +62,7 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, O_OUTPUT},
     {"exclude", required_argument, NULL, O_EXCLUDE},
     {"audit-key", required_argument, NULL, O_AUDIT_KEY},
+    {"parallel", required_argument, NULL, O_PARALLEL},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -63,9 +70,10 @@ static const struct option long_opts[] = {
 struct copts {
     const char *cmd;
     struct ftpc_options fo;
-    bool json, quiet, dry_run, require_sig, insecure;
+    bool json, quiet, dry_run, require_sig, insecure, warned_insecure;
     int delete_mode;          /* 0 none, 1 to trash, 2 hard */
     int retries, retry_delay_ms;
+    int parallel;             /* mirror: connections fetching at once */
     const char *verify;       /* NULL: default for the URL */
     const char *key_paths[FTPC_MAX_KEYS];
     size_t nkeys;
@@ -128,6 +136,7 @@ static const char mirror_usage[] =
     "  --retries N           retries per file on temporary errors (default 3)\n"
     "  --retry-delay MS      first backoff in milliseconds (default 1000, doubling)\n"
     "  --lock FILE           lock file (default DEST/.ferry-mirror.lock)\n"
+    "  --parallel N          fetch over N connections at once (default 4, 1-16)\n"
     "  --state DIR           write audit records to DIR/audit.jsonl\n"
     "  --audit-key FILE      the server's audit_key, when its chain is keyed\n"
     "  --quiet               print nothing on success\n"
@@ -144,6 +153,7 @@ static int parse_opts(int argc, char **argv, struct copts *o, const char *usage,
     o->cmd = argv[0];
     o->retries = 3;
     o->retry_delay_ms = 1000;
+    o->parallel = PARALLEL_DEFAULT;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:", long_opts, NULL)) != -1) {
@@ -183,6 +193,15 @@ static int parse_opts(int argc, char **argv, struct copts *o, const char *usage,
                 o->retries = (int)v;
             else
                 o->retry_delay_ms = (int)v;
+            break;
+        }
+        case O_PARALLEL: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > PARALLEL_MAX)
+                return gw_usage_error(o->cmd, "--parallel wants 1 to %d, got '%s'", PARALLEL_MAX,
+                                      optarg);
+            o->parallel = (int)v;
             break;
         }
         case O_LOCK: o->lock_path = optarg; break;
@@ -257,6 +276,13 @@ static int exit_for(const struct ftpc *c)
 static struct ftpc *client_for(struct copts *o, const char *url)
 {
     char err[256];
+    if (o->fo.insecure && !o->quiet && !o->warned_insecure && strncmp(url, "ftp://", 6) != 0) {
+        fprintf(stderr,
+                "ferry %s: warning: --insecure: the server's certificate is not checked; "
+                "anyone on the path can read and change this transfer\n",
+                o->cmd);
+        o->warned_insecure = true; /* once per run, not once per connection */
+    }
     struct ftpc *c = ftpc_new(url, &o->fo, err, sizeof err);
     if (!c)
         gw_usage_error(o->cmd, "%s", err);
@@ -662,10 +688,32 @@ out:
 
 /* ---- mirror ---- */
 
+/* A listed remote directory; its files are fetched after the walk, maybe in parallel. */
+struct mdir {
+    struct ftpc_listing l;
+    char *rdir;                   /* raw remote path, relative to the URL */
+    struct ftpc_dir_evidence *ev; /* fetched once, shared by the directory's files */
+};
+
+/* One file to fetch: entry idx of d's listing. */
+struct job {
+    struct mdir *d;
+    size_t idx;
+    char *rel, *local, *qpath;
+};
+
 struct mirror {
     struct run *r;
     const char *dest;
-    char trash[64];     /* DEST/.ferry-trash/<stamp> relative part */
+    char trash[64]; /* DEST/.ferry-trash/<stamp> relative part */
+    struct mdir **dirs;
+    size_t ndirs, capdirs;
+    struct job *jobs;
+    size_t njobs, capjobs;
+    size_t next; /* next job to hand out */
+    bool threaded;
+    pthread_mutex_t mu; /* threaded: guards next, the run's counters, audit, progress */
+    pthread_mutex_t ev_mu;
 };
 
 static bool our_name(const char *name)
@@ -848,10 +896,195 @@ static void mirror_link(struct mirror *m, const char *lrel, const struct ftpc_en
         gw_errorf(m->r->o->cmd, "%s: symlink: %s", rel, strerror(errno));
 }
 
+static struct mdir *add_dir(struct mirror *m, const char *rdir)
+{
+    if (m->ndirs == m->capdirs) {
+        size_t cap = m->capdirs ? m->capdirs * 2 : 64;
+        struct mdir **p = realloc(m->dirs, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        m->dirs = p;
+        m->capdirs = cap;
+    }
+    struct mdir *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->rdir = strdup(rdir);
+    d->ev = ftpc_evidence_new();
+    if (!d->rdir || !d->ev) {
+        free(d->rdir);
+        ftpc_evidence_free(d->ev);
+        free(d);
+        return NULL;
+    }
+    m->dirs[m->ndirs++] = d;
+    return d;
+}
+
+static int add_job(struct mirror *m, struct mdir *d, size_t idx, const char *rel, const char *local,
+                   const char *qpath)
+{
+    if (m->njobs == m->capjobs) {
+        size_t cap = m->capjobs ? m->capjobs * 2 : 256;
+        struct job *p = realloc(m->jobs, cap * sizeof *p);
+        if (!p)
+            return GW_ERR_NOMEM;
+        m->jobs = p;
+        m->capjobs = cap;
+    }
+    struct job *j = &m->jobs[m->njobs];
+    *j = (struct job){
+        .d = d, .idx = idx, .rel = strdup(rel), .local = strdup(local), .qpath = strdup(qpath)};
+    if (!j->rel || !j->local || !j->qpath) {
+        free(j->rel);
+        free(j->local);
+        free(j->qpath);
+        return GW_ERR_NOMEM;
+    }
+    m->njobs++;
+    return 0;
+}
+
+static void free_mirror(struct mirror *m)
+{
+    for (size_t i = 0; i < m->njobs; i++) {
+        free(m->jobs[i].rel);
+        free(m->jobs[i].local);
+        free(m->jobs[i].qpath);
+    }
+    free(m->jobs);
+    for (size_t i = 0; i < m->ndirs; i++) {
+        ftpc_listing_free(&m->dirs[i]->l);
+        ftpc_evidence_free(m->dirs[i]->ev);
+        free(m->dirs[i]->rdir);
+        free(m->dirs[i]);
+    }
+    free(m->dirs);
+}
+
+static void lock_run(struct mirror *m)
+{
+    if (m->threaded)
+        pthread_mutex_lock(&m->mu);
+}
+
+static void unlock_run(struct mirror *m)
+{
+    if (m->threaded)
+        pthread_mutex_unlock(&m->mu);
+}
+
+/* Fetches one file over client c (any thread). */
+static void run_job(struct mirror *m, struct ftpc *c, const struct job *j)
+{
+    struct run *r = m->r;
+    const struct ftpc_entry *e = &j->d->l.e[j->idx];
+    struct ftpc_fetch_result fr;
+    /* Integrity metadata is mirrored as it is: it is the evidence, not the payload. */
+    struct ftpc_policy none = {.mode = FTPC_VERIFY_NONE};
+    struct ftpc_fetch_opts fo = r->fo;
+    if (ftpc_is_evidence_name(e->name))
+        fo.policy = &none;
+    if (m->threaded)
+        fo.evidence_lock = &m->ev_mu;
+    lock_run(m);
+    snprintf(r->current, sizeof r->current, "%s", e->name);
+    unlock_run(m);
+    int64_t t0 = gw_now_ms();
+    ftpc_fetch(c, j->d->rdir, &j->d->l, e, j->local, j->qpath, j->d->ev, &fo, &fr);
+    lock_run(m);
+    audit_fetch(r, j->local, &fr, t0);
+    note_result(r, j->rel, &fr);
+    unlock_run(m);
+}
+
+struct worker {
+    struct mirror *m;
+    struct ftpc *c;
+    pthread_t th;
+    bool started;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct mirror *m = w->m;
+    /* A server refusing more connections (421 too many users) leaves the work to the
+     * others: the first connection (the walk's) always takes part. */
+    if (w->c != m->r->c && ftpc_connect(w->c) != 0)
+        return NULL;
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        size_t i = m->next < m->njobs ? m->next++ : m->njobs;
+        pthread_mutex_unlock(&m->mu);
+        if (i == m->njobs)
+            return NULL;
+        run_job(m, w->c, &m->jobs[i]);
+    }
+}
+
+/* A file fetched and verified that its batch could not move into place. */
+static void batch_fail(void *ctx, const char *path, const char *why)
+{
+    struct mirror *m = ctx;
+    lock_run(m);
+    gw_errorf(m->r->o->cmd, "%s: not moved into place: %s", path, why);
+    m->r->failed++;
+    if (m->r->transferred)
+        m->r->transferred--;
+    unlock_run(m);
+}
+
+static void progress_mt(void *ctx, uint64_t done, uint64_t total)
+{
+    struct mirror *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    progress(m->r, done, total);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Runs the walk's jobs: on the walk's connection alone, or over up to --parallel
+ * connections with one thread each. */
+static void run_jobs(struct mirror *m)
+{
+    struct run *r = m->r;
+    size_t n = (size_t)r->o->parallel;
+    if (n > m->njobs)
+        n = m->njobs;
+    if (n <= 1) {
+        for (size_t i = 0; i < m->njobs; i++)
+            run_job(m, r->c, &m->jobs[i]);
+        return;
+    }
+    struct worker w[PARALLEL_MAX];
+    memset(w, 0, sizeof w);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->ev_mu, NULL);
+    m->threaded = true;
+    m->next = 0;
+    r->fo.progress = progress_mt;
+    r->fo.progress_ctx = m;
+    w[0] = (struct worker){.m = m, .c = r->c};
+    for (size_t i = 1; i < n; i++) {
+        w[i].m = m;
+        w[i].c = client_for(r->o, r->o->args[0]);
+        if (w[i].c && pthread_create(&w[i].th, NULL, worker_main, &w[i]) == 0)
+            w[i].started = true;
+    }
+    worker_main(&w[0]);
+    for (size_t i = 1; i < n; i++) {
+        if (w[i].started)
+            pthread_join(w[i].th, NULL);
+        ftpc_free(w[i].c);
+    }
+    m->threaded = false;
+    pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->ev_mu);
+}
+
 static void mirror_dir(struct mirror *m, const char *rdir, const char *lrel, int depth)
 {
     struct run *r = m->r;
-    struct ftpc_listing l;
     char ldir[4096];
     join(ldir, sizeof ldir, m->dest, lrel);
     if (depth > MAX_DEPTH) {
@@ -859,22 +1092,27 @@ static void mirror_dir(struct mirror *m, const char *rdir, const char *lrel, int
         r->failed++;
         return;
     }
-    if (list_retry(r, rdir, &l) != 0) {
+    struct mdir *d = add_dir(m, rdir);
+    if (!d) {
+        gw_errorf(r->o->cmd, "%s: out of memory", lrel[0] ? lrel : "/");
+        r->failed++;
+        return;
+    }
+    if (list_retry(r, rdir, &d->l) != 0) {
         gw_errorf(r->o->cmd, "%s: %s", lrel[0] ? lrel : "/", ftpc_error(r->c));
         r->failed++;
         r->failed_temp += ftpc_error_kind(r->c) == FTPC_TEMPORARY;
         return;
     }
+    const struct ftpc_listing *lp = &d->l;
     r->dirs++;
     if (!r->o->dry_run && mkdirs_local(ldir) != 0) {
         gw_errorf(r->o->cmd, "cannot create %s: %s", ldir, strerror(errno));
         r->failed++;
-        ftpc_listing_free(&l);
         return;
     }
-    struct ftpc_dir_evidence *ev = ftpc_evidence_new();
-    for (size_t i = 0; i < l.n; i++) {
-        const struct ftpc_entry *e = &l.e[i];
+    for (size_t i = 0; i < lp->n; i++) {
+        const struct ftpc_entry *e = &lp->e[i];
         char rel[4096], local[4096], qpath[4096], sub[4096];
         if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0 || our_name(e->name))
             continue;
@@ -904,22 +1142,13 @@ static void mirror_dir(struct mirror *m, const char *rdir, const char *lrel, int
             continue;
         }
         pathf(qpath, sizeof qpath, "%s/%s/%s", m->dest, FTPC_QUARANTINE, rel);
-        snprintf(r->current, sizeof r->current, "%s", e->name);
-        struct ftpc_fetch_result fr;
-        int64_t t0 = gw_now_ms();
-        /* Integrity metadata is mirrored as it is: it is the evidence, not the payload. */
-        struct ftpc_policy none = {.mode = FTPC_VERIFY_NONE};
-        struct ftpc_fetch_opts fo = r->fo;
-        if (ftpc_is_evidence_name(e->name))
-            fo.policy = &none;
-        ftpc_fetch(r->c, rdir, &l, e, local, qpath, ev, &fo, &fr);
-        audit_fetch(r, local, &fr, t0);
-        note_result(r, rel, &fr);
+        if (add_job(m, d, i, rel, local, qpath) != 0) {
+            gw_errorf(r->o->cmd, "%s: out of memory", rel);
+            r->failed++;
+        }
     }
-    ftpc_evidence_free(ev);
     if (r->o->delete_mode)
-        delete_gone(m, lrel, &l);
-    ftpc_listing_free(&l);
+        delete_gone(m, lrel, lp);
 }
 
 int ftpc_cmd_mirror(int argc, char **argv)
@@ -962,6 +1191,7 @@ int ftpc_cmd_mirror(int argc, char **argv)
     }
     if ((status = setup_run(&r, &o, o.args[0])) != 0)
         goto out;
+    memset(&m, 0, sizeof m);
     m.r = &r;
     m.dest = o.args[1];
     time_t now = time(NULL);
@@ -971,6 +1201,12 @@ int ftpc_cmd_mirror(int argc, char **argv)
     r.fo.progress = progress;
     r.fo.progress_ctx = &r;
     mirror_dir(&m, "", "", 0);
+    if (!o.dry_run)
+        r.fo.batch = ftpc_batch_new(o.args[1], batch_fail, &m);
+    run_jobs(&m);
+    ftpc_batch_free(r.fo.batch);
+    r.fo.batch = NULL;
+    free_mirror(&m);
     print_summary(&r, o.dry_run ? "mirror (dry run)" : "mirror");
     status = final_status(&r);
     if (r.audit) {

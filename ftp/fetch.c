@@ -15,6 +15,7 @@
 #include "gateway/buf.h"
 #include "gateway/err.h"
 #include "integrity/algo.h"
+#include "integrity/manifest.h"
 
 #define EV_SLOTS 24
 
@@ -167,15 +168,14 @@ static void verify_with_keys(const struct ftpc_policy *pol, struct ig_verify_req
 }
 
 static void verify_auto(struct ftpc *c, const char *dir, const struct ftpc_listing *l,
-                        struct ftpc_dir_evidence *ev, const struct ftpc_entry *e,
-                        const char *part, const struct ftpc_policy *pol,
-                        struct ftpc_fetch_result *r)
+                        struct ftpc_dir_evidence *ev, const struct ftpc_entry *e, const char *part,
+                        int fd, const struct ftpc_policy *pol, struct ftpc_fetch_result *r)
 {
     struct ig_verify_req req;
     char name[1024];
     memset(&req, 0, sizeof req);
     req.path = part;
-    req.fd = -1;
+    req.fd = fd;
     req.name = e->raw;
     r->verdict = IG_UNVERIFIED;
     r->checked = true;
@@ -247,9 +247,8 @@ static void verify_auto(struct ftpc *c, const char *dir, const struct ftpc_listi
 }
 
 static void verify_file(struct ftpc *c, const char *dir, const struct ftpc_listing *l,
-                        struct ftpc_dir_evidence *ev, const struct ftpc_entry *e,
-                        const char *part, const struct ftpc_policy *pol,
-                        struct ftpc_fetch_result *r)
+                        struct ftpc_dir_evidence *ev, const struct ftpc_entry *e, const char *part,
+                        int fd, const struct ftpc_policy *pol, struct ftpc_fetch_result *r)
 {
     if (pol->mode == FTPC_VERIFY_NONE) {
         r->verdict = IG_VERIFIED;
@@ -261,7 +260,7 @@ static void verify_file(struct ftpc *c, const char *dir, const struct ftpc_listi
         struct ig_verify_req req;
         memset(&req, 0, sizeof req);
         req.path = part;
-        req.fd = -1;
+        req.fd = fd;
         req.name = e->raw;
         req.manifest = pol->manifest;
         req.manifest_len = pol->manifest_len;
@@ -269,7 +268,7 @@ static void verify_file(struct ftpc *c, const char *dir, const struct ftpc_listi
         verify_with_keys(pol, &req, r);
         return;
     }
-    verify_auto(c, dir, l, ev, e, part, pol, r);
+    verify_auto(c, dir, l, ev, e, part, fd, pol, r);
     if (r->verdict == IG_VERIFIED && r->weak && pol->require_signature) {
         r->verdict = IG_UNVERIFIED;
         snprintf(r->reason, sizeof r->reason,
@@ -277,10 +276,82 @@ static void verify_file(struct ftpc *c, const char *dir, const struct ftpc_listi
     }
 }
 
+const char *ftpc_evidence_get(struct ftpc *c, const char *dir, const struct ftpc_listing *l,
+                              struct ftpc_dir_evidence *ev, const char *raw, size_t *len)
+{
+    const struct ev_slot *s = evidence(c, dir, l, ev, raw);
+    *len = s ? s->len : 0;
+    return s ? s->data : NULL;
+}
+
+static bool listed(const struct ftpc_listing *l, const char *raw)
+{
+    return find_entry(l, raw) != NULL;
+}
+
+/* True when manifest (a listed name) exists and names e. */
+static bool manifest_names_entry(struct ftpc *c, const char *dir, const struct ftpc_listing *l,
+                                 struct ftpc_dir_evidence *ev, const char *manifest,
+                                 const struct ftpc_entry *e)
+{
+    struct ig_manifest man;
+    size_t len;
+    if (!listed(l, manifest))
+        return false;
+    const char *data = ftpc_evidence_get(c, dir, l, ev, manifest, &len);
+    if (!data)
+        return false;
+    const struct ig_manifest_entry *first;
+    size_t n = 0;
+    if (ig_manifest_parse(data, len, ig_manifest_hint_from_name(manifest), &man) == 0)
+        n = ig_manifest_find(&man, e->raw, e->raw_len, &first);
+    ig_manifest_free(&man);
+    return n > 0;
+}
+
+bool ftpc_has_evidence(struct ftpc *c, const char *dir, const struct ftpc_listing *l,
+                       struct ftpc_dir_evidence *ev, const struct ftpc_entry *e,
+                       const struct ftpc_policy *pol)
+{
+    char name[1024];
+    for (size_t s = 0; s < 3; s++) {
+        if (!pol->nkeys)
+            break;
+        snprintf(name, sizeof name, "%s%s", e->raw, sig_suffixes[s]);
+        if (listed(l, name))
+            return true;
+    }
+    for (size_t d = 0; d < 2 && !pol->nkeys; d++) {
+        snprintf(name, sizeof name, "%s%s", e->raw, digest_suffixes[d]);
+        if (listed(l, name))
+            return true;
+    }
+    for (size_t m = 0; m < 3; m++) {
+        bool signed_ok = !pol->nkeys;
+        for (size_t s = 0; s < 3 && !signed_ok; s++) {
+            snprintf(name, sizeof name, "%s%s", manifest_names[m], sig_suffixes[s]);
+            signed_ok = listed(l, name);
+        }
+        if (signed_ok && manifest_names_entry(c, dir, l, ev, manifest_names[m], e))
+            return true;
+    }
+    return false;
+}
+
+void ftpc_verify_copy(struct ftpc *c, const char *dir, const struct ftpc_listing *l,
+                      struct ftpc_dir_evidence *ev, const struct ftpc_entry *e, const char *path,
+                      int fd, const struct ftpc_policy *pol, struct ftpc_fetch_result *r)
+{
+    verify_file(c, dir, l, ev, e, path, fd, pol, r);
+}
+
+#define WRITEBACK_STEP (8u << 20)
+
 struct file_sink {
     int fd;
     EVP_MD_CTX *md;
     uint64_t done, total;
+    uint64_t kicked; /* bytes handed to writeback (sync_file_range) so far */
     const struct ftpc_fetch_opts *o;
 };
 
@@ -320,6 +391,13 @@ static int sink_file(void *ctx, const void *buf, size_t n)
     }
     EVP_DigestUpdate(fs->md, buf, n);
     fs->done += n;
+    /* Start the disk writing while the rest arrives, so that the fsync (or the batch's
+     * syncfs) at the end has little left to wait for. */
+    if (fs->done - fs->kicked >= WRITEBACK_STEP) {
+        sync_file_range(fs->fd, (off_t)fs->kicked, (off_t)(fs->done - fs->kicked),
+                        SYNC_FILE_RANGE_WRITE);
+        fs->kicked = fs->done;
+    }
     if (fs->o->progress)
         fs->o->progress(fs->o->progress_ctx, fs->done, fs->total);
     return 0;
@@ -375,6 +453,124 @@ static void fsync_dir_of(const char *path)
     }
 }
 
+struct ftpc_batch {
+    pthread_mutex_t mu;
+    int fsfd; /* for syncfs */
+    char **part, **final;
+    size_t n, cap;
+    uint64_t bytes;
+    void (*on_fail)(void *ctx, const char *path, const char *why);
+    void *ctx;
+};
+
+struct ftpc_batch *ftpc_batch_new(const char *dest,
+                                  void (*on_fail)(void *ctx, const char *path, const char *why),
+                                  void *ctx)
+{
+    struct ftpc_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->fsfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (b->fsfd < 0) {
+        free(b);
+        return NULL;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    b->on_fail = on_fail;
+    b->ctx = ctx;
+    return b;
+}
+
+static size_t flush_locked(struct ftpc_batch *b)
+{
+    size_t failed = 0;
+    /* One sync for the whole batch: the data of every part is durable before any name
+     * points at it. */
+    bool synced = b->n == 0 || syncfs(b->fsfd) == 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (!synced) {
+            b->on_fail(b->ctx, b->final[i], strerror(errno)); /* parts stay for next run */
+            failed++;
+        } else if (rename(b->part[i], b->final[i]) != 0) {
+            b->on_fail(b->ctx, b->final[i], strerror(errno));
+            failed++;
+        }
+        free(b->part[i]);
+        free(b->final[i]);
+    }
+    b->n = 0;
+    b->bytes = 0;
+    return failed;
+}
+
+size_t ftpc_batch_flush(struct ftpc_batch *b)
+{
+    pthread_mutex_lock(&b->mu);
+    size_t failed = flush_locked(b);
+    pthread_mutex_unlock(&b->mu);
+    return failed;
+}
+
+size_t ftpc_batch_free(struct ftpc_batch *b)
+{
+    if (!b)
+        return 0;
+    size_t failed = ftpc_batch_flush(b);
+    syncfs(b->fsfd); /* the renames themselves */
+    close(b->fsfd);
+    pthread_mutex_destroy(&b->mu);
+    free(b->part);
+    free(b->final);
+    free(b);
+    return failed;
+}
+
+/* Queues part -> final. When memory runs out the batch is flushed first and the file
+ * handled on its own (fsync, rename). */
+static int batch_add(struct ftpc_batch *b, const char *part, const char *final, uint64_t size)
+{
+    int rc = 0;
+    pthread_mutex_lock(&b->mu);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        char **p = realloc(b->part, cap * sizeof *p);
+        if (p)
+            b->part = p;
+        char **f = p ? realloc(b->final, cap * sizeof *f) : NULL;
+        if (f)
+            b->final = f;
+        if (!p || !f) {
+            rc = GW_ERR_NOMEM;
+            goto out;
+        }
+        b->cap = cap;
+    }
+    b->part[b->n] = strdup(part);
+    b->final[b->n] = strdup(final);
+    if (!b->part[b->n] || !b->final[b->n]) {
+        free(b->part[b->n]);
+        free(b->final[b->n]);
+        rc = GW_ERR_NOMEM;
+        goto out;
+    }
+    b->n++;
+    b->bytes += size;
+    if (b->n >= FTPC_BATCH_FILES || b->bytes >= FTPC_BATCH_BYTES)
+        flush_locked(b);
+out:
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 static void quarantine(const char *part, const char *qpath, struct ftpc_fetch_result *r)
 {
     char reason_path[4096];
@@ -402,8 +598,8 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
     int rc = 0;
     memset(r, 0, sizeof *r);
     fs.md = EVP_MD_CTX_new();
-    if (!rpath || !fs.md || snprintf(part, sizeof part, "%s%s", local_path, FTPC_PART_SUFFIX) >=
-                                (int)sizeof part) {
+    if (!rpath || !fs.md ||
+        snprintf(part, sizeof part, "%s%s", local_path, FTPC_PART_SUFFIX) >= (int)sizeof part) {
         rc = GW_ERR_NOMEM;
         goto out;
     }
@@ -423,24 +619,34 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
     }
     fs.total = size;
     snprintf(origin, sizeof origin, "%llu:%lld", (unsigned long long)size, (long long)mtime);
-    if ((rc = mkdir_parents(local_path)) != 0)
-        goto out;
-    fs.fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* A new part (the common case) needs no resume checks; its directory usually exists
+     * (a mirror creates it from the listing), so mkdir only when open says it is missing. */
+    bool fresh = true;
+    fs.fd = open(part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fs.fd < 0 && errno == ENOENT) {
+        if ((rc = mkdir_parents(local_path)) != 0)
+            goto out;
+        fs.fd = open(part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (fs.fd < 0 && errno == EEXIST) {
+        fresh = false;
+        fs.fd = open(part, O_RDWR | O_CLOEXEC);
+    }
     if (fs.fd < 0) {
         rc = gw_err_from_errno(errno);
         snprintf(r->reason, sizeof r->reason, "cannot create %.512s: %s", part, strerror(errno));
         goto out;
     }
     struct stat st;
-    ssize_t hl = fgetxattr(fs.fd, FTPC_ORIGIN_XATTR, have, sizeof have - 1);
-    if (fstat(fs.fd, &st) == 0 && hl > 0 && (size_t)hl == strlen(origin) &&
+    ssize_t hl = fresh ? -1 : fgetxattr(fs.fd, FTPC_ORIGIN_XATTR, have, sizeof have - 1);
+    if (!fresh && fstat(fs.fd, &st) == 0 && hl > 0 && (size_t)hl == strlen(origin) &&
         memcmp(have, origin, (size_t)hl) == 0 && (uint64_t)st.st_size <= size) {
         r->offset = (uint64_t)st.st_size;
         r->resumed = r->offset > 0;
         if (hash_prefix(fs.fd, fs.md, r->offset) != 0)
             r->offset = 0, r->resumed = false, EVP_DigestInit_ex(fs.md, EVP_sha256(), NULL);
     }
-    if (r->offset == 0 && ftruncate(fs.fd, 0) != 0) {
+    if (!fresh && r->offset == 0 && ftruncate(fs.fd, 0) != 0) {
         rc = gw_err_from_errno(errno);
         goto out;
     }
@@ -448,6 +654,7 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
      * later run simply starts over. */
     fsetxattr(fs.fd, FTPC_ORIGIN_XATTR, origin, strlen(origin), 0);
     fs.done = r->offset;
+    fs.kicked = r->offset;
     int delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 1000;
     for (int attempt = 0;; attempt++) {
         uint64_t got = 0;
@@ -478,7 +685,10 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
             unlink(part);
         goto out;
     }
-    if (ftruncate(fs.fd, (off_t)fs.done) != 0 || fsync(fs.fd) != 0) {
+    /* The size is set explicitly only when the file ends in a hole (sink_file seeks). */
+    struct stat fin;
+    bool short_file = fstat(fs.fd, &fin) != 0 || (uint64_t)fin.st_size != fs.done;
+    if ((short_file && ftruncate(fs.fd, (off_t)fs.done) != 0) || (!o->batch && fsync(fs.fd) != 0)) {
         rc = gw_err_from_errno(errno);
         snprintf(r->reason, sizeof r->reason, "fsync %.512s: %s", part, strerror(errno));
         goto out;
@@ -488,7 +698,11 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
     EVP_DigestFinal_ex(fs.md, md, &mdlen);
     ig_hex_encode(md, 32, r->sha256);
     r->size = fs.done;
-    verify_file(c, dir, listing, ev, e, part, o->policy, r);
+    if (o->evidence_lock)
+        pthread_mutex_lock(o->evidence_lock);
+    verify_file(c, dir, listing, ev, e, part, -1, o->policy, r);
+    if (o->evidence_lock)
+        pthread_mutex_unlock(o->evidence_lock);
     if (r->verdict != IG_VERIFIED) {
         close(fs.fd);
         fs.fd = -1;
@@ -503,6 +717,13 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
     }
     close(fs.fd);
     fs.fd = -1;
+    if (o->batch && batch_add(o->batch, part, local_path, fs.done) == 0)
+        goto out;
+    if (o->batch && fsync_path(part) != 0) {
+        rc = GW_ERR_IO;
+        snprintf(r->reason, sizeof r->reason, "fsync %.512s: %s", part, strerror(errno));
+        goto out;
+    }
     if (rename(part, local_path) != 0) {
         rc = gw_err_from_errno(errno);
         snprintf(r->reason, sizeof r->reason, "rename to %.512s: %s", local_path, strerror(errno));

@@ -24,6 +24,7 @@ struct ftpc {
     bool anonymous, explicit_tls;
     struct ftpc_options opt;
     bool connected, feat_mlsd, feat_utf8;
+    bool no_list_a;           /* the server refused "LIST -a": plain LIST from now on */
     char syst[256];
     struct gw_buf replies;    /* reply lines of the current request */
     char err[512];
@@ -34,6 +35,7 @@ struct ftpc {
     struct enc_conv *conv;
     struct enc_conv *utf8conv; /* for the UTF-8 names of mixed directories */
     CURLM *multi;              /* owns the connection cache across requests */
+    char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
 };
 
 static int curl_ready;
@@ -267,10 +269,19 @@ static void set_error(struct ftpc *c, CURLcode rc, const char *what)
                       ? FTPC_TEMPORARY
                       : FTPC_PERMANENT;
     }
-    snprintf(c->err, sizeof c->err, "%.40s %.200s: %.100s%s%.150s", what, c->hostport, curl_easy_strerror(rc),
+    snprintf(c->err, sizeof c->err, "%.40s %.200s: %.100s%s%.150s", what, c->hostport,
+             c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc),
              line[0] ? " (server said: " : "", line[0] ? line : "");
     if (line[0])
         strncat(c->err, ")", sizeof c->err - strlen(c->err) - 1);
+    /* The usual first meeting with a legacy FTPS server: a self-signed certificate. */
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+        strncat(c->err, "; the server's certificate is not trusted: give its CA with --ca FILE "
+                        "or pin its key with --pin sha256//BASE64",
+                sizeof c->err - strlen(c->err) - 1);
+    else if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        strncat(c->err, "; the server's public key is not the pinned one (--pin)",
+                sizeof c->err - strlen(c->err) - 1);
 }
 
 /* Options common to every request. */
@@ -278,6 +289,8 @@ static void base_options(struct ftpc *c, const char *url, struct curl_slist *quo
 {
     CURL *h = c->curl;
     curl_easy_setopt(h, CURLOPT_URL, url);
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
     curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
     curl_easy_setopt(h, CURLOPT_PASSWORD, c->password);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -294,6 +307,8 @@ static void base_options(struct ftpc *c, const char *url, struct curl_slist *quo
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
     curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)0);
     curl_easy_setopt(h, CURLOPT_TRANSFERTEXT, 0L);
+    curl_easy_setopt(h, CURLOPT_IGNORE_CONTENT_LENGTH, 0L);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)CURL_MAX_WRITE_SIZE);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "ftp,ftps");
     if (c->explicit_tls)
         curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
@@ -566,20 +581,41 @@ int ftpc_list(struct ftpc *c, const char *path, size_t path_len, struct ftpc_lis
                               .hour = tm.tm_hour, .min = tm.tm_min, .prec = LP_TIME_MINUTE};
     lo.syst = c->syst[0] ? c->syst : NULL;
     lo.syst_len = strlen(c->syst);
-    x.p = lp_parser_new(&lo);
     url = url_for(c, path ? path : "", path ? path_len : 0, true);
-    if (!x.p || !url) {
+    if (!url) {
         rc = GW_ERR_NOMEM;
         goto out;
     }
     if (c->feat_utf8)
         q = curl_slist_append(NULL, "*OPTS UTF8 ON");
-    base_options(c, url, q);
-    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, out->mlsd ? "MLSD" : "LIST");
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_list_data);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &x);
-    CURLcode cr = perform(c);
-    curl_easy_setopt(c->curl, CURLOPT_QUOTE, NULL);
+    /* Unix servers hide dot files from a plain LIST (vsftpd, pure-ftpd by default); "-a"
+     * shows them, as ls does. Only where SYST says UNIX: elsewhere "-a" may be taken for
+     * a path. A server refusing it with a 5xx gets plain LIST from then on. */
+    bool list_a = !out->mlsd && !c->no_list_a && strncasecmp(c->syst, "UNIX", 4) == 0;
+    CURLcode cr;
+    for (;;) {
+        x.p = lp_parser_new(&lo);
+        if (!x.p) {
+            rc = GW_ERR_NOMEM;
+            goto out;
+        }
+        base_options(c, url, q);
+        curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
+                         out->mlsd ? "MLSD" : list_a ? "LIST -a" : "LIST");
+        curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_list_data);
+        curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &x);
+        cr = perform(c);
+        curl_easy_setopt(c->curl, CURLOPT_QUOTE, NULL);
+        long code = 0;
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+        if (cr == CURLE_OK || !list_a || code < 500 || x.err)
+            break;
+        c->no_list_a = true;
+        list_a = false;
+        ftpc_listing_free(out);
+        lp_parser_free(x.p);
+        x = (struct list_ctx){.c = c, .out = out};
+    }
     if (cr != CURLE_OK) {
         set_error(c, cr, "listing on");
         if (x.err == GW_ERR_LIMIT)
@@ -677,6 +713,14 @@ int ftpc_get(struct ftpc *c, const char *path, size_t path_len, uint64_t offset,
         q = curl_slist_append(NULL, "*OPTS UTF8 ON");
     base_options(c, url, q);
     curl_easy_setopt(c->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)offset);
+    /* A whole file needs no SIZE round trip first: callers know the size from the listing
+     * and check what arrived (ftp/fetch.c); many small files cost round trips, not bytes.
+     * A resumed download keeps SIZE, which libcurl uses to check the offset. */
+    curl_easy_setopt(c->curl, CURLOPT_IGNORE_CONTENT_LENGTH, offset == 0 ? 1L : 0L);
+    /* The default 16 KiB receive buffer means a wake-up per 16 KiB: 256 KiB (curl's
+     * own tool uses 100 KiB) lets one wake-up drain what the socket holds. Only here:
+     * the pull-style transfers (ftpc_xfer) size their pauses for the default. */
+    curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_get_data);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &g);
     CURLcode cr = perform(c);

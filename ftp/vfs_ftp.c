@@ -1,16 +1,20 @@
 /* The upstream FTP mount backend (see vfs_ftp.h): struct vfs_ops over ftp/ftpc.h. */
 #include "ftp/vfs_ftp.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ftp/encoding.h"
+#include "ftp/fetch.h"
 #include "ftp/ftpc.h"
 #include "gateway/buf.h"
 #include "gateway/err.h"
@@ -24,6 +28,25 @@
 #define MNT_LINK_DEPTH 8              /* symlinks followed in a row */
 #define MNT_SKIP_MAX (1u << 20)       /* a forward seek this short reads and drops the bytes */
 #define MNT_MAX_RAW (GW_MAX_PATH * 2) /* raw server path; encodings can grow a name */
+#define MNT_MAX_VERIFIED 8            /* verified copies kept open for the next reader */
+#define MNT_MAX_FAILED 256            /* paths that failed verification, remembered */
+#define MNT_UNVERIFIED_SUFFIX ".unverified"
+
+/* What the integrity policy (verify = auto|required) decided for a listed entry. */
+enum mnt_class {
+    MC_PLAIN = 0, /* served as the server gives it: directories, evidence files, verify none */
+    MC_CHECK,     /* has evidence: fetched whole and verified before its first byte is served */
+    MC_MARKED,    /* auto, nothing to verify against: listed as NAME.unverified, served as is */
+};
+
+enum mnt_verify { MV_NONE, MV_AUTO, MV_REQUIRED };
+
+struct mnt_ok {
+    char *path; /* backend path */
+    uint64_t size;
+    int64_t mtime;
+    int fd; /* unlinked temporary file holding the verified bytes */
+};
 
 struct mnt_dir {
     char *path; /* decoded backend path, "" for the root */
@@ -31,6 +54,8 @@ struct mnt_dir {
     size_t raw_len;
     int64_t fetched; /* monotonic seconds */
     struct ftpc_listing l;
+    unsigned char *cls;           /* verify != none: enum mnt_class per entry of l */
+    struct ftpc_dir_evidence *ev; /* verify != none: the directory's evidence files */
 };
 
 struct mnt_conv {
@@ -53,6 +78,14 @@ struct mnt {
     size_t nidle;
     size_t nopen; /* file handles open (each owns a transfer) */
     int mfmt;     /* server offers MFMT: -1 not asked yet, 0 no, 1 yes */
+    enum mnt_verify verify;
+    struct ftpc_policy pol;
+    char *key;    /* the mount's key file, read at creation */
+    char *prefix; /* the mount point, for messages */
+    struct mnt_ok ok[MNT_MAX_VERIFIED];
+    size_t nok;
+    char *failed[MNT_MAX_FAILED]; /* a ring */
+    size_t nfailed, failed_next;
 };
 
 struct mnt_file {
@@ -63,6 +96,7 @@ struct mnt_file {
     char *dir; /* decoded parent path: its listing is dropped on writes */
     bool writing;
     bool started; /* a download is open on x at pos */
+    int fd;       /* >= 0: a verified copy, read from here instead of the server */
     uint64_t pos; /* next byte the transfer delivers or takes */
     struct vfs_stat st;
 };
@@ -113,6 +147,8 @@ static void dir_drop(struct mnt *m, size_t i)
     free(d->path);
     free(d->raw);
     ftpc_listing_free(&d->l);
+    free(d->cls);
+    ftpc_evidence_free(d->ev);
     m->dirs[i] = m->dirs[--m->ndirs];
     memset(&m->dirs[m->ndirs], 0, sizeof m->dirs[m->ndirs]);
 }
@@ -246,6 +282,88 @@ static int upstream_error(struct mnt *m, int rc, const char *what, const char *p
     return rc;
 }
 
+/* ---- integrity policy (verify = auto|required) ---- */
+
+static bool failed_before(const struct mnt *m, const char *path)
+{
+    for (size_t i = 0; i < m->nfailed; i++)
+        if (strcmp(m->failed[i], path) == 0)
+            return true;
+    return false;
+}
+
+static void remember_failed(struct mnt *m, const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return;
+    if (m->nfailed < MNT_MAX_FAILED) {
+        m->failed[m->nfailed++] = p;
+        return;
+    }
+    free(m->failed[m->failed_next]);
+    m->failed[m->failed_next] = p;
+    m->failed_next = (m->failed_next + 1) % MNT_MAX_FAILED;
+}
+
+static void entry_drop(struct ftpc_listing *l, unsigned char *cls, size_t i)
+{
+    free(l->e[i].raw);
+    free(l->e[i].name);
+    free(l->e[i].target);
+    memmove(&l->e[i], &l->e[i + 1], (l->n - i - 1) * sizeof l->e[0]);
+    memmove(&cls[i], &cls[i + 1], l->n - i - 1);
+    l->n--;
+}
+
+/* Applies the mount's integrity policy to a fresh listing of directory d (path dpath):
+ * what nothing can vouch for is hidden (required) or renamed NAME.unverified (auto),
+ * what failed a check before is hidden, the rest is marked for a check at open. Evidence
+ * files and directories stay as they are. Fetches the directory's manifests (once per
+ * listing) to know which names they cover. */
+static int classify(struct mnt *m, struct mnt_dir *d)
+{
+    if (m->verify == MV_NONE)
+        return 0;
+    d->ev = ftpc_evidence_new();
+    d->cls = calloc(d->l.n ? d->l.n : 1, 1);
+    if (!d->ev || !d->cls)
+        return GW_ERR_NOMEM;
+    for (size_t i = 0; i < d->l.n;) {
+        struct ftpc_entry *e = &d->l.e[i];
+        enum mnt_class c = MC_PLAIN;
+        bool drop = false;
+        if (e->type != LP_TYPE_DIR && !ftpc_is_evidence_name(e->name)) {
+            char *full = NULL;
+            if (asprintf(&full, "%s%s%s", d->path, *d->path ? "/" : "", e->name) < 0)
+                return GW_ERR_NOMEM;
+            if (failed_before(m, full)) {
+                drop = true;
+            } else if (ftpc_has_evidence(m->c, d->raw, &d->l, d->ev, e, &m->pol)) {
+                c = MC_CHECK;
+            } else if (m->verify == MV_AUTO && e->type == LP_TYPE_FILE) {
+                char *marked = NULL;
+                if (asprintf(&marked, "%s" MNT_UNVERIFIED_SUFFIX, e->name) < 0) {
+                    free(full);
+                    return GW_ERR_NOMEM;
+                }
+                free(e->name);
+                e->name = marked;
+                c = MC_MARKED;
+            } else {
+                drop = true;
+            }
+            free(full);
+        }
+        if (drop) {
+            entry_drop(&d->l, d->cls, i);
+            continue;
+        }
+        d->cls[i++] = (unsigned char)c;
+    }
+    return 0;
+}
+
 /* ---- stat ---- */
 
 /* The listing of directory path, fetched again once older than cache_ttl. The pointer is
@@ -289,6 +407,10 @@ static int get_dir(struct mnt *m, const char *path, struct mnt_dir **out)
         m->charset = l.encoding; /* new names in this server's charset */
     struct mnt_dir *d = &m->dirs[m->ndirs++];
     *d = (struct mnt_dir){.path = copy, .raw = raw, .raw_len = raw_len, .fetched = now, .l = l};
+    if ((rc = classify(m, d)) < 0) {
+        dir_drop(m, m->ndirs - 1);
+        return rc;
+    }
     *out = d;
     return 0;
 }
@@ -325,9 +447,9 @@ static void entry_stat(const struct mnt *m, const char *path, const struct ftpc_
     st->ino = fnv1a(path);
 }
 
-/* A name the listing does not show: servers hide dot files from LIST (vsftpd, pure-ftpd
- * by default), our own upload partials among them. SIZE and MDTM still see them. */
-static int hidden_stat(struct mnt *m, const char *path, struct vfs_stat *st)
+/* SIZE and MDTM of a file: for listings that give no size, and for names the listing
+ * does not show (servers hide dot files from LIST, our own upload partials among them). */
+static int raw_stat(struct mnt *m, const char *path, struct vfs_stat *st)
 {
     char *raw;
     size_t raw_len;
@@ -347,6 +469,14 @@ static int hidden_stat(struct mnt *m, const char *path, struct vfs_stat *st)
     st->mtime = (int64_t)mtime;
     st->ino = fnv1a(path);
     return 0;
+}
+
+/* A name the listing does not show. */
+static int hidden_stat(struct mnt *m, const char *path, struct vfs_stat *st)
+{
+    if (m->verify != MV_NONE)
+        return GW_ERR_NOENT; /* unlisted: the integrity policy never saw it */
+    return raw_stat(m, path, st);
 }
 
 static int do_stat(struct mnt *m, const char *path, bool follow, int depth, struct vfs_stat *st);
@@ -406,9 +536,11 @@ static int follow_link(struct mnt *m, const char *path, const char *dir, const c
         char *to = link_path(m, dir, target);
         int rc = to ? do_stat(m, to, true, depth + 1, st) : GW_ERR_NOENT;
         free(to);
-        if (rc == 0 || rc == GW_ERR_NOMEM || rc == GW_ERR_ESCAPE)
+        if (rc == 0 || rc == GW_ERR_NOMEM || rc == GW_ERR_ESCAPE || m->verify != MV_NONE)
             return rc;
     }
+    if (m->verify != MV_NONE)
+        return GW_ERR_NOENT; /* what the listings do not show was never classified */
     struct mnt_dir *d;
     char *raw;
     size_t raw_len;
@@ -467,7 +599,7 @@ static int do_stat(struct mnt *m, const char *path, bool follow, int depth, stru
     } else if (file_no_size) {
         /* Some listings give no size (MVS, some MLSD); readers need it. */
         struct vfs_stat hs;
-        if (hidden_stat(m, path, &hs) == 0) {
+        if (raw_stat(m, path, &hs) == 0) {
             st->size = hs.size;
             if (!st->mtime)
                 st->mtime = hs.mtime;
@@ -572,9 +704,151 @@ static void xfer_give(struct mnt *m, struct ftpc_xfer *x, bool clean)
 
 static void file_free(struct mnt_file *f)
 {
+    if (f->fd >= 0)
+        close(f->fd);
     free(f->raw);
     free(f->dir);
     free(f);
+}
+
+/* ---- verified copies ---- */
+
+/* An anonymous temporary file (gone when closed) for a verified copy: O_TMPFILE in
+ * $TMPDIR (default /tmp), so no name ever exists for another process to open; in memory
+ * (memfd) where the session sandbox (gateway/sandbox.h) allows no file outside the
+ * user's root. */
+static int tmp_fd(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        fd = memfd_create("ferry-verified", MFD_CLOEXEC);
+    return fd;
+}
+
+static int sink_fd(void *ctx, const void *buf, size_t n)
+{
+    int fd = *(int *)ctx;
+    const char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return gw_err_from_errno(errno);
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void ok_drop(struct mnt *m, size_t i)
+{
+    free(m->ok[i].path);
+    close(m->ok[i].fd);
+    memmove(&m->ok[i], &m->ok[i + 1], (m->nok - i - 1) * sizeof m->ok[0]);
+    m->nok--;
+}
+
+/* Downloads entry e (backend path, stat st) whole into a temporary file and verifies it.
+ * Returns the file (>= 0), or a GW_ERR_*: PERM when the check failed (the path is then
+ * remembered and hidden from listings). */
+static int fetch_verified(struct mnt *m, struct mnt_dir *d, const struct ftpc_entry *e,
+                          const char *path, const struct vfs_stat *st)
+{
+    char *raw = NULL;
+    size_t raw_len;
+    uint64_t got = 0;
+    int fd = tmp_fd(), rc;
+    if (fd < 0)
+        return gw_err_from_errno(errno);
+    if ((rc = resolve(m, path, &raw, &raw_len)) < 0)
+        goto fail;
+    rc = ftpc_get(m->c, raw, raw_len, 0, sink_fd, &fd, &got);
+    if (rc < 0) {
+        rc = upstream_error(m, rc, "download for verification", path);
+        goto fail;
+    }
+    if (got != st->size) {
+        gw_log(GW_LOG_WARN, "mount: /%s: got %llu bytes of %llu", path, (unsigned long long)got,
+               (unsigned long long)st->size);
+        rc = GW_ERR_UPSTREAM;
+        goto fail;
+    }
+    char name[64];
+    struct ftpc_fetch_result r;
+    memset(&r, 0, sizeof r);
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    ftpc_verify_copy(m->c, d->raw, &d->l, d->ev, e, name, fd, &m->pol, &r);
+    if (r.verdict != IG_VERIFIED) {
+        gw_log(GW_LOG_WARN, "mount %s: /%s refused (%s): %s", m->prefix, path,
+               ig_verdict_name(r.verdict), r.reason);
+        remember_failed(m, path);
+        rc = GW_ERR_PERM;
+        goto fail;
+    }
+    gw_log(GW_LOG_INFO, "mount %s: /%s verified: %s", m->prefix, path, r.reason);
+    free(raw);
+    return fd;
+fail:
+    free(raw);
+    close(fd);
+    return rc;
+}
+
+/* For a read under a verifying mount: *fd = a verified copy of path (cached), or -1 when
+ * the entry is served as the server gives it (evidence files, marked ones). Refuses
+ * (GW_ERR_NOENT / GW_ERR_PERM) what nothing vouches for. */
+static int verified_open(struct mnt *m, const char *path, const struct vfs_stat *st, int *fd)
+{
+    struct mnt_dir *d;
+    char *dir = NULL;
+    const char *name;
+    int rc;
+    *fd = -1;
+    if ((rc = split(path, &dir, &name)) < 0 || (rc = get_dir(m, dir, &d)) < 0)
+        goto out;
+    const struct ftpc_entry *e = entry_find(&d->l, name, strlen(name));
+    if (!e) {
+        rc = GW_ERR_NOENT;
+        goto out;
+    }
+    if (d->cls[e - d->l.e] != MC_CHECK)
+        goto out;
+    for (size_t i = 0; i < m->nok; i++) {
+        if (strcmp(m->ok[i].path, path) != 0)
+            continue;
+        if (m->ok[i].size == st->size && m->ok[i].mtime == st->mtime) {
+            *fd = dup(m->ok[i].fd);
+            rc = *fd < 0 ? gw_err_from_errno(errno) : 0;
+            goto out;
+        }
+        ok_drop(m, i); /* changed upstream */
+        break;
+    }
+    int vfd = fetch_verified(m, d, e, path, st);
+    if (vfd < 0) {
+        rc = vfd;
+        if (rc == GW_ERR_PERM)
+            invalidate(m, dir, false); /* the next listing hides it */
+        goto out;
+    }
+    if (m->nok == MNT_MAX_VERIFIED)
+        ok_drop(m, 0);
+    char *copy = strdup(path);
+    if (copy) {
+        m->ok[m->nok++] =
+            (struct mnt_ok){.path = copy, .size = st->size, .mtime = st->mtime, .fd = vfd};
+        *fd = dup(vfd);
+        rc = *fd < 0 ? gw_err_from_errno(errno) : 0;
+    } else {
+        *fd = vfd;
+    }
+out:
+    free(dir);
+    return rc;
 }
 
 /* Decides STOR or APPE for a write at offset: FTP can replace a file, or add at its end,
@@ -632,9 +906,16 @@ static int mnt_open(void *be, const char *path, int flags, uint32_t mode, uint64
         return GW_ERR_RANGE;
     if (writing && (rc = write_mode(flags, exists, &st, offset, &append)) < 0)
         return rc;
+    int vfd = -1;
+    if (!writing && m->verify != MV_NONE && (rc = verified_open(m, path, &st, &vfd)) < 0)
+        return rc;
     f = calloc(1, sizeof *f);
-    if (!f)
+    if (!f) {
+        if (vfd >= 0)
+            close(vfd);
         return GW_ERR_NOMEM;
+    }
+    f->fd = vfd;
     f->m = m;
     f->writing = writing;
     f->pos = offset;
@@ -644,6 +925,11 @@ static int mnt_open(void *be, const char *path, int flags, uint32_t mode, uint64
         f->st = (struct vfs_stat){.mode = S_IFREG | 0644, .nlink = 1, .ino = fnv1a(path)};
     if ((rc = split(path, &f->dir, &name)) < 0 || (rc = resolve(m, path, &f->raw, &f->raw_len)) < 0)
         goto fail;
+    if (f->fd >= 0) { /* a verified copy: no connection needed */
+        m->nopen++;
+        *fh = f;
+        return 0;
+    }
     f->x = xfer_take(m);
     if (!f->x) {
         rc = GW_ERR_NOMEM;
@@ -690,6 +976,13 @@ static ssize_t mnt_pread(void *fh, void *buf, size_t n, uint64_t off)
         return GW_ERR_INVAL;
     if (n == 0)
         return 0;
+    if (f->fd >= 0) {
+        ssize_t r = pread(f->fd, buf, n, (off_t)off);
+        if (r < 0)
+            return gw_err_from_errno(errno);
+        f->pos = off + (uint64_t)r;
+        return r;
+    }
     if (!f->started || off < f->pos || off - f->pos > MNT_SKIP_MAX) {
         /* A new download from off (REST): the previous one, if any, is aborted. */
         ftpc_xfer_close(f->x);
@@ -759,6 +1052,11 @@ static int mnt_close(void *fh)
     struct mnt_file *f = fh;
     struct mnt *m = f->m;
     bool writing = f->writing;
+    if (!f->x) { /* a verified copy */
+        m->nopen--;
+        file_free(f);
+        return 0;
+    }
     int rc = ftpc_xfer_close(f->x);
     if (rc < 0 && writing)
         gw_log(GW_LOG_WARN, "mount: upload: %s", ftpc_xfer_error(f->x));
@@ -1021,6 +1319,12 @@ static void mnt_free(void *be)
         enc_conv_free(m->convs[i].conv);
     for (size_t i = 0; i < m->nidle; i++)
         ftpc_xfer_free(m->idle[i]);
+    while (m->nok)
+        ok_drop(m, m->nok - 1);
+    for (size_t i = 0; i < m->nfailed; i++)
+        free(m->failed[i]);
+    free(m->key);
+    free(m->prefix);
     ftpc_free(m->c);
     free(m->forced_name);
     free(m);
@@ -1049,6 +1353,52 @@ const struct vfs_ops ftpc_mount_ops = {
     .readlink = mnt_readlink,
     .free = mnt_free,
 };
+
+/* verify: "" follows the URL, as `ferry mirror --verify` does: auto for anonymous
+ * upstreams (no integrity of their own), none for authenticated ones. */
+static int set_policy(struct mnt *m, const struct cfg_mount *cm, char *err, size_t errsz)
+{
+    const char *v = cm->verify && *cm->verify ? cm->verify : ftpc_anonymous(m->c) ? "auto" : "none";
+    const char *prefix = cm->prefix ? cm->prefix : "";
+    m->verify = strcmp(v, "required") == 0 ? MV_REQUIRED
+                : strcmp(v, "auto") == 0   ? MV_AUTO
+                                           : MV_NONE;
+    m->pol.mode = m->verify == MV_NONE ? FTPC_VERIFY_NONE : FTPC_VERIFY_AUTO;
+    if (!cm->key || !*cm->key)
+        return 0;
+    if (m->verify == MV_NONE) {
+        snprintf(err, errsz, "mount %s: key needs verify = auto or required", prefix);
+        return GW_ERR_CONFIG;
+    }
+    struct gw_buf b;
+    char tmp[4096];
+    int fd = open(cm->key, O_RDONLY | O_CLOEXEC), rc = 0;
+    if (fd < 0) {
+        snprintf(err, errsz, "mount %s: cannot read the key %s: %s", prefix, cm->key,
+                 strerror(errno));
+        return GW_ERR_CONFIG;
+    }
+    gw_buf_init(&b, FTPC_MAX_SIDECAR);
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (rc = gw_buf_append(&b, tmp, (size_t)n)) != 0)
+            break;
+    }
+    close(fd);
+    size_t len = 0;
+    m->key = rc == 0 ? gw_buf_steal(&b, &len) : NULL;
+    gw_buf_free(&b);
+    if (!m->key || len == 0) {
+        snprintf(err, errsz, "mount %s: cannot read the key %s", prefix, cm->key);
+        return GW_ERR_CONFIG;
+    }
+    m->pol.keys[0] = (const unsigned char *)m->key;
+    m->pol.key_len[0] = len;
+    m->pol.nkeys = 1;
+    return 0;
+}
 
 int ftpc_mount_new(const struct cfg_mount *cm, const struct vfs_ops **ops, void **backend,
                    char *err, size_t errsz)
@@ -1081,6 +1431,11 @@ int ftpc_mount_new(const struct cfg_mount *cm, const struct vfs_ops **ops, void 
     }
     m->read_only = cm->read_only;
     m->ttl = cm->cache_ttl > 0 ? cm->cache_ttl : 0;
+    m->prefix = strdup(cm->prefix ? cm->prefix : "");
+    if (!m->prefix || set_policy(m, cm, err, errsz) < 0) {
+        mnt_free(m);
+        return GW_ERR_CONFIG;
+    }
     m->forced = forced;
     m->charset = "UTF-8";
     m->mfmt = -1;

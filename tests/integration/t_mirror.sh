@@ -56,6 +56,18 @@ js=$("$FERRY_BIN" mirror "$URL" "$DST" --json) || fail "second mirror"
 echo "$js" | $PY -c 'import json,sys; s=json.load(sys.stdin); assert s["transferred"]==0 and s["skipped"]==4, s' ||
     fail "second run transferred something: $js"
 [ -z "$("$FERRY_BIN" mirror "$URL" "$DST" --quiet)" ] || fail "--quiet printed on success"
+# One connection or several: the same tree, no part left behind, every file counted once.
+for p in 1 8; do
+    js=$("$FERRY_BIN" mirror "$URL" "$FERRY_DIR/par$p" --parallel $p --json) ||
+        fail "mirror --parallel $p"
+    echo "$js" | $PY -c 'import json,sys; s=json.load(sys.stdin); assert s["transferred"]==4 and s["failed"]==0, s' ||
+        fail "mirror --parallel $p summary: $js"
+    diff -r "$SRC" "$FERRY_DIR/par$p" -x .ferry-mirror.lock >/dev/null ||
+        fail "mirror --parallel $p differs from the source"
+    [ -z "$(find "$FERRY_DIR/par$p" -name '*.ferry-part')" ] || fail "--parallel $p left parts"
+done
+"$FERRY_BIN" mirror "$URL" "$FERRY_DIR/par0" --parallel 0 2>/dev/null
+assert_eq $? 2 "--parallel 0 is a usage error"
 
 # --dry-run plans without changing; --delete moves to the trash.
 printf 'new' > "$SRC/new.txt"

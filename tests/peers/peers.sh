@@ -8,6 +8,11 @@
 #       DIR (the tree is chowned to PEER_USER so the session can write). "anon": anonymous
 #       read-only. Sets PEER_KIND PEER_PORT PEER_PID PEER_URL (ftp://USER:PASS@127.0.0.1:PORT/
 #       or ftp://127.0.0.1:PORT/) PEER_LOG PEER_CONF (its config directory).
+#       PEER_TLS=CERT.pem:KEY.pem (vsftpd, pyftpdlib): explicit FTPS with that certificate;
+#       PEER_URL then starts with ftpes://. (pyftpdlib's TLS data channel fails with the
+#       curl/OpenSSL 3 here; vsftpd's works.)
+#       PEER_DOTFILES=no (vsftpd): hide dot files from a plain LIST, as vsftpd does by
+#       default (the other servers here show them).
 #   peer_stop [PID]                    stops one server (default: the last started)
 #   peer_cleanup                       stops all, undoes system changes (called on exit)
 #   peer_fetch                         makes sure build/peers/root holds the servers
@@ -29,7 +34,9 @@
 PEERS_SRC=${FERRY_SRC:-$(pwd)}
 PEERS_BUILD=${PEERS_BUILD:-$PEERS_SRC/build/peers}
 PEERS_ROOT=$PEERS_BUILD/root
-PEER_USER=ferry-peer
+# One Linux user per test run: runs side by side (make check -j, several engineers) would
+# otherwise reset each other's password and delete the user under each other's servers.
+PEER_USER=${PEER_USER:-fpeer-$$}
 PEER_PASS=${PEER_PASS:-$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16)}
 PEER_KIND= PEER_PORT= PEER_PID= PEER_URL= PEER_LOG= PEER_CONF=
 _peer_pids=
@@ -127,7 +134,18 @@ _peer_conf_vsftpd() { # CONFDIR DIR MODE PORT
         echo "vsftpd_log_file=$c/vsftpd.log"
         echo "dirmessage_enable=NO"
         echo "use_localtime=NO"
-        echo "force_dot_files=YES"
+        # PEER_DOTFILES=no: vsftpd's default, dot files only for "LIST -a".
+        [ "${PEER_DOTFILES:-yes}" = no ] || echo "force_dot_files=YES"
+        if [ -n "${PEER_TLS:-}" ]; then
+            echo "ssl_enable=YES"
+            echo "rsa_cert_file=${PEER_TLS%%:*}"
+            echo "rsa_private_key_file=${PEER_TLS#*:}"
+            echo "allow_anon_ssl=YES"
+            echo "force_local_logins_ssl=NO"
+            echo "force_local_data_ssl=NO"
+            echo "require_ssl_reuse=NO"
+            echo "ssl_ciphers=HIGH"
+        fi
         if [ "$mode" = anon ]; then
             echo "anonymous_enable=YES"
             echo "local_enable=NO"
@@ -279,6 +297,7 @@ peer_start() {
         else
             set -- --user "$PEER_USER:$PEER_PASS"
         fi
+        [ -n "${PEER_TLS:-}" ] && set -- "$@" --tls "$PEER_TLS"
         TZ=UTC /usr/bin/python3 "$PEERS_SRC/tests/peers/pyftpd.py" --dir "$dir" --port "$port" "$@" \
             >"$c/out.log" 2>&1 &
         ;;
@@ -292,10 +311,12 @@ peer_start() {
         return 1
     fi
     PEER_KIND=$kind PEER_PORT=$port PEER_PID=$pid PEER_CONF=$c PEER_LOG=$c/out.log
+    local scheme=ftp
+    case "$kind" in pyftpdlib | vsftpd) [ -n "${PEER_TLS:-}" ] && scheme=ftpes ;; esac
     if [ "$mode" = anon ]; then
-        PEER_URL=ftp://127.0.0.1:$port/
+        PEER_URL=$scheme://127.0.0.1:$port/
     else
-        PEER_URL=ftp://$PEER_USER:$PEER_PASS@127.0.0.1:$port/
+        PEER_URL=$scheme://$PEER_USER:$PEER_PASS@127.0.0.1:$port/
     fi
     return 0
 }

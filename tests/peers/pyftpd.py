@@ -2,7 +2,12 @@
 raw bytes passed through (surrogateescape), on a loopback port.
 
     /usr/bin/python3 tests/peers/pyftpd.py --dir DIR [--user NAME:PASS] [--anonymous]
-        [--port N] [--port-file FILE] [--read-only]
+        [--port N] [--port-file FILE] [--read-only] [--tls CERT.pem:KEY.pem]
+
+--tls: explicit FTPS (AUTH TLS, RFC 4217) with that certificate; plain logins stay allowed
+(a legacy server's usual setup), the data channel follows PROT. Note: with Debian 12's
+PyOpenSSL the TLS data channel is reset by the server after EPSV/PASV (curl's own client
+fails the same way), so tests needing FTPS data use vsftpd (peers.sh PEER_TLS).
 
 --port 0 (the default) binds a free port; the port is printed on stdout as "port N" and,
 with --port-file, written (atomically) to FILE once the server accepts connections. Runs in
@@ -28,6 +33,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls", help="CERT:KEY, PEM files: offer AUTH TLS")
     a = ap.parse_args()
 
     auth = DummyAuthorizer()
@@ -38,7 +44,13 @@ def main():
     if a.anonymous or not a.user:
         auth.add_anonymous(a.dir)
 
-    class Handler(FTPHandler):
+    base = FTPHandler
+    if a.tls:
+        from pyftpdlib.handlers import TLS_FTPHandler
+        base = TLS_FTPHandler
+        base.certfile, _, base.keyfile = a.tls.partition(":")
+
+    class Handler(base):
         # Raw name bytes (a Latin-1 0xE9) go out and come back unchanged instead of
         # becoming '?': what a legacy server on a non-UTF-8 file system does.
         unicode_errors = "surrogateescape"
