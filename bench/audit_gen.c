@@ -1,8 +1,10 @@
 /* Writes a synthetic, chained Ferry audit log for bench/audit.sh: realistic records
  * (logins, transfers with resumes and hashes, renames, failures; 64 users, 4 protocols)
  * in the writer's exact form, hashed with OpenSSL's SHA-256 independently of
- * gateway/audit.c, so `ferry audit verify` must find the result intact.
- *   audit_gen OUT MEGABYTES [SEED]
+ * gateway/audit.c, so `ferry audit verify` must find the result intact. With KEYFILE
+ * the chain is keyed (HMAC-SHA256 with the file's bytes minus one trailing newline, as
+ * `audit_key = FILE` reads it), for `ferry audit verify --key KEYFILE`.
+ *   audit_gen OUT MEGABYTES [SEED [KEYFILE]]
  * Built by bench/audit.sh: cc -O2 bench/audit_gen.c -lcrypto. */
 #include <inttypes.h>
 #include <stdint.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 static uint64_t rng_state = 88172645463325252u;
@@ -54,7 +58,7 @@ int main(int argc, char **argv)
         "/in", "/out", "/pub/releases", "/home/reports/2026", "/archive/q3", "/data/exports/daily"};
     static const char *const exts[] = {".csv", ".zip", ".tar.gz", ".pdf", ".xml", ".iso"};
     if (argc < 3) {
-        fprintf(stderr, "usage: audit_gen OUT MEGABYTES [SEED]\n");
+        fprintf(stderr, "usage: audit_gen OUT MEGABYTES [SEED [KEYFILE]]\n");
         return 2;
     }
     FILE *out = fopen(argv[1], "w");
@@ -65,6 +69,25 @@ int main(int argc, char **argv)
     uint64_t limit = strtoull(argv[2], NULL, 10) * 1000000u;
     if (argc > 3)
         rng_state ^= strtoull(argv[3], NULL, 10) * 0x9E3779B97F4A7C15u;
+    unsigned char key[1024];
+    size_t keylen = 0;
+    if (argc > 4) {
+        FILE *kf = fopen(argv[4], "rb");
+        if (!kf) {
+            perror(argv[4]);
+            return 1;
+        }
+        keylen = fread(key, 1, sizeof key, kf);
+        fclose(kf);
+        if (keylen > 0 && key[keylen - 1] == '\n')
+            keylen--;
+        if (keylen > 0 && key[keylen - 1] == '\r')
+            keylen--;
+        if (keylen < 16) {
+            fprintf(stderr, "%s: key too short\n", argv[4]);
+            return 1;
+        }
+    }
     setvbuf(out, NULL, _IOFBF, 1 << 20);
     unsigned char prev[32] = {0}, h[32];
     char prevhex[65], hashhex[65], tsb[80], line[2048], sha[65];
@@ -143,11 +166,14 @@ int main(int argc, char **argv)
                          "\"user\":\"%s\",\"remote\":\"%s\",\"status\":\"ok\",\"prev\":\"%s\"",
                          tsb, proto, session, user, remote, prevhex);
         }
-        /* hash = SHA-256(prev's raw bytes || the line so far || "}") */
+        /* hash = SHA-256 (or HMAC) of prev's raw bytes || the line so far || "}" */
         memcpy(msg, prev, 32);
         memcpy(msg + 32, line, (size_t)n);
         msg[32 + n] = '}';
-        SHA256(msg, 32 + (size_t)n + 1, h);
+        if (keylen > 0)
+            HMAC(EVP_sha256(), key, (int)keylen, msg, 32 + (size_t)n + 1, h, NULL);
+        else
+            SHA256(msg, 32 + (size_t)n + 1, h);
         hex(h, 32, hashhex);
         n += snprintf(line + n, sizeof line - (size_t)n, ",\"hash\":\"%s\"}\n", hashhex);
         fwrite(line, 1, (size_t)n, out);

@@ -23,6 +23,13 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 #include "gateway/err.h"
 #include "gateway/json.h"
@@ -74,12 +81,34 @@ static uint64_t load8(const char *s)
 }
 
 /* Strict: exactly 64 lowercase hex digits (what the writer emits), decoded. Verification
- * and every parsed line decode two of these, so it works on eight digits at a time. */
+ * and every parsed line decode two of these, so it works on sixteen digits at a time
+ * (SSE2), or eight (SWAR) where there is no SSE2. */
 static bool from_hex64(const char *s, size_t n, unsigned char raw[HASH_LEN])
 {
-    uint64_t bad = 0;
     if (n != AUDIT_HASH_HEX)
         return false;
+#if defined(__SSE2__)
+    /* 16 digits a step: checked by range, each turned into its value, pairs joined
+     * (the first digit of a pair is the low byte of a 16-bit lane) and packed. */
+    const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+    const __m128i la = _mm_set1_epi8('a' - 1), lf = _mm_set1_epi8('f' + 1);
+    const __m128i lo4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9);
+    const __m128i low = _mm_set1_epi16(0x00ff);
+    unsigned ok = 0xffff;
+    __m128i v[4];
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + 16 * k));
+        __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(x, d0), _mm_cmplt_epi8(x, d9));
+        __m128i let = _mm_and_si128(_mm_cmpgt_epi8(x, la), _mm_cmplt_epi8(x, lf));
+        ok &= (unsigned)_mm_movemask_epi8(_mm_or_si128(dig, let));
+        __m128i val = _mm_add_epi8(_mm_and_si128(x, lo4), _mm_and_si128(let, nine));
+        v[k] = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(val, low), 4), _mm_srli_epi16(val, 8));
+    }
+    _mm_storeu_si128((__m128i *)(void *)raw, _mm_packus_epi16(v[0], v[1]));
+    _mm_storeu_si128((__m128i *)(void *)(raw + 16), _mm_packus_epi16(v[2], v[3]));
+    return ok == 0xffff;
+#else
+    uint64_t bad = 0;
     for (size_t i = 0; i < AUDIT_HASH_HEX; i += 8) {
         uint64_t x = load8(s + i);
         /* bit 7 of a lane set by x + (0x80 - c) means that byte is >= c */
@@ -104,6 +133,7 @@ static bool from_hex64(const char *s, size_t n, unsigned char raw[HASH_LEN])
 #endif
     }
     return bad == 0;
+#endif
 }
 
 static bool in_list(const char *s, const char *const *list)
@@ -198,29 +228,25 @@ int audit_format_ts(int64_t ts_ms, char out[AUDIT_TS_LEN + 1])
     return 0;
 }
 
-/* Reads n decimal digits. */
-static bool digits(const char *s, size_t n, unsigned *v)
-{
-    unsigned x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        x = x * 10 + (unsigned)(s[i] - '0');
-    }
-    *v = x;
-    return true;
-}
-
 int audit_parse_ts(const char *s, size_t n, int64_t *ts_ms)
 {
-    unsigned y, mo, d, h, mi, se, ms;
+    /* Every line is timestamped and queries filter on it: all seventeen digits are
+     * checked at once, without a branch each. */
+    static const unsigned char at[17] = {0,  1,  2,  3,  5,  6,  8,  9, 11,
+                                         12, 14, 15, 17, 18, 20, 21, 22};
+    unsigned v[17], bad = 0;
     if (n != AUDIT_TS_LEN || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
         s[16] != ':' || s[19] != '.' || s[23] != 'Z')
         return GW_ERR_INVAL;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se) ||
-        !digits(s + 20, 3, &ms))
+    for (int k = 0; k < 17; k++) {
+        v[k] = (unsigned)(unsigned char)s[at[k]] - '0';
+        bad |= v[k] > 9;
+    }
+    if (bad)
         return GW_ERR_INVAL;
+    unsigned y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3], mo = v[4] * 10 + v[5];
+    unsigned d = v[6] * 10 + v[7], h = v[8] * 10 + v[9], mi = v[10] * 10 + v[11];
+    unsigned se = v[12] * 10 + v[13], ms = v[14] * 100 + v[15] * 10 + v[16];
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
         se > 59)
         return GW_ERR_INVAL;
@@ -289,6 +315,156 @@ static int hasher_run(struct hasher *h, const unsigned char prev[HASH_LEN], cons
     }
     return 0;
 }
+
+/* ---- two records at once: SHA-256 on the SHA extensions, two lanes interleaved ----
+ * Verification is mostly hashing: every record is hashed over its whole canonical form.
+ * Each round instruction of the x86 SHA extensions depends on the one before; two
+ * independent messages interleaved give the unit work while one waits, and skip
+ * OpenSSL's per-call buffering (measured here: verification 10-15% faster than with
+ * SHA256_Update). Records do not depend on each other's hash (each line carries its
+ * prev), so the verifier hashes them in pairs, then checks them in order. Where the CPU
+ * lacks the extensions (or FERRY_AUDIT_SHA2X=0), hasher_run does every record. */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_SHA2X 1
+#endif
+
+#ifdef HAVE_SHA2X
+#define PAIR_MAX 4096 /* longer records take hasher_run */
+#define PAIR_BUF (PAIR_MAX + 2 * 64)
+
+static const uint32_t sha_iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+static const uint32_t sha_k[64] __attribute__((aligned(16))) = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static bool cpu_has_sha(void)
+{
+    unsigned a, b, c, d;
+    /* SSSE3 and SSE4.1 (leaf 1, ecx bits 9 and 19) and SHA (leaf 7, ebx bit 29) */
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19)))
+        return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    return (b & (1u << 29)) != 0;
+}
+
+/* Four rounds of one lane: message words w (+ the round constants k) into the state
+ * halves s0 (ABEF) and s1 (CDGH). */
+#define SHA_RNDS(s0, s1, w, k)                                                                     \
+    do {                                                                                           \
+        __m128i t_ = _mm_add_epi32((w), (k));                                                      \
+        s1 = _mm_sha256rnds2_epu32(s1, s0, t_);                                                    \
+        s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(t_, 0x0E));                           \
+    } while (0)
+/* The next four message words into a, from the sixteen before in a b c d. */
+#define SHA_SCHED(a, b, c, d)                                                                      \
+    a = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(a, b), _mm_alignr_epi8(d, c, 4)), d)
+/* Rounds 4r..4r+3 of both lanes; from r = 4 on, the schedule first. */
+#define SHA_STEP(r, a, b, c, d)                                                                    \
+    do {                                                                                           \
+        const __m128i k_ = _mm_load_si128((const __m128i *)(const void *)(sha_k + 4 * (r)));       \
+        if ((r) >= 4) {                                                                            \
+            SHA_SCHED(xa[a], xa[b], xa[c], xa[d]);                                                 \
+            SHA_SCHED(xb[a], xb[b], xb[c], xb[d]);                                                 \
+        }                                                                                          \
+        SHA_RNDS(a0, a1, xa[a], k_);                                                               \
+        SHA_RNDS(b0, b1, xb[a], k_);                                                               \
+    } while (0)
+
+/* Runs nblocks 64-byte blocks of pa into state sa and of pb into sb (a..h order),
+ * interleaved. pb may equal pa with sb a scratch state: one lane's work is then wasted,
+ * which costs less than a second routine. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+sha256_x2(uint32_t sa[8], const unsigned char *pa, uint32_t sb[8], const unsigned char *pb,
+          size_t nblocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i t, a0, a1, b0, b1, xa[4], xb[4];
+    /* a..h -> ABEF and CDGH, as the round instruction wants them */
+    t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)sa), 0xB1);
+    a1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sa + 4)), 0x1B);
+    a0 = _mm_alignr_epi8(t, a1, 8);
+    a1 = _mm_blend_epi16(a1, t, 0xF0);
+    t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)sb), 0xB1);
+    b1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sb + 4)), 0x1B);
+    b0 = _mm_alignr_epi8(t, b1, 8);
+    b1 = _mm_blend_epi16(b1, t, 0xF0);
+    for (; nblocks > 0; nblocks--, pa += 64, pb += 64) {
+        __m128i sa0 = a0, sa1 = a1, sb0 = b0, sb1 = b1;
+        for (int k = 0; k < 4; k++) {
+            xa[k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(pa + 16 * k)),
+                                     bswap);
+            xb[k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(pb + 16 * k)),
+                                     bswap);
+        }
+        SHA_STEP(0, 0, 1, 2, 3);
+        SHA_STEP(1, 1, 2, 3, 0);
+        SHA_STEP(2, 2, 3, 0, 1);
+        SHA_STEP(3, 3, 0, 1, 2);
+        SHA_STEP(4, 0, 1, 2, 3);
+        SHA_STEP(5, 1, 2, 3, 0);
+        SHA_STEP(6, 2, 3, 0, 1);
+        SHA_STEP(7, 3, 0, 1, 2);
+        SHA_STEP(8, 0, 1, 2, 3);
+        SHA_STEP(9, 1, 2, 3, 0);
+        SHA_STEP(10, 2, 3, 0, 1);
+        SHA_STEP(11, 3, 0, 1, 2);
+        SHA_STEP(12, 0, 1, 2, 3);
+        SHA_STEP(13, 1, 2, 3, 0);
+        SHA_STEP(14, 2, 3, 0, 1);
+        SHA_STEP(15, 3, 0, 1, 2);
+        a0 = _mm_add_epi32(a0, sa0);
+        a1 = _mm_add_epi32(a1, sa1);
+        b0 = _mm_add_epi32(b0, sb0);
+        b1 = _mm_add_epi32(b1, sb1);
+    }
+    /* ABEF and CDGH -> a..h */
+    t = _mm_shuffle_epi32(a0, 0x1B);
+    a1 = _mm_shuffle_epi32(a1, 0xB1);
+    _mm_storeu_si128((__m128i *)(void *)sa, _mm_blend_epi16(t, a1, 0xF0));
+    _mm_storeu_si128((__m128i *)(void *)(sa + 4), _mm_alignr_epi8(a1, t, 8));
+    t = _mm_shuffle_epi32(b0, 0x1B);
+    b1 = _mm_shuffle_epi32(b1, 0xB1);
+    _mm_storeu_si128((__m128i *)(void *)sb, _mm_blend_epi16(t, b1, 0xF0));
+    _mm_storeu_si128((__m128i *)(void *)(sb + 4), _mm_alignr_epi8(b1, t, 8));
+}
+#undef SHA_STEP
+#undef SHA_SCHED
+#undef SHA_RNDS
+
+/* SHA-256's padding after len bytes of message (plus pre bytes already hashed into the
+ * starting state): 0x80, zeros, the bit length; m holds the message at its start and
+ * room for two more blocks. Returns the number of blocks. */
+static size_t sha_pad(unsigned char *m, size_t len, uint64_t pre)
+{
+    size_t total = (len + 9 + 63) / 64 * 64;
+    uint64_t bits = (pre + len) * 8;
+    m[len] = 0x80;
+    memset(m + len + 1, 0, total - len - 1);
+    for (int k = 0; k < 8; k++)
+        m[total - 1 - (size_t)k] = (unsigned char)(bits >> (8 * k));
+    return total / 64;
+}
+
+static void sha_out(const uint32_t st[8], unsigned char out[HASH_LEN])
+{
+    for (int k = 0; k < 8; k++) {
+        out[4 * k] = (unsigned char)(st[k] >> 24);
+        out[4 * k + 1] = (unsigned char)(st[k] >> 16);
+        out[4 * k + 2] = (unsigned char)(st[k] >> 8);
+        out[4 * k + 3] = (unsigned char)st[k];
+    }
+}
+#endif /* HAVE_SHA2X */
 
 /* ---- encoding ---- */
 
@@ -706,7 +882,7 @@ static bool same_name(const char *a, const char *b, size_t n)
 }
 
 /* By length and first letter, then the whole name: one or two comparisons a key. */
-static int find_member(const char *name, size_t len)
+static inline int find_member(const char *name, size_t len)
 {
     int m;
     switch (len) {
@@ -819,8 +995,8 @@ static int parse_value(struct parser *p, int m, struct audit_line *out)
     return GW_ERR_PROTO;
 }
 
-int audit_parse_line(const char *line, size_t len, char *storage, size_t storage_len,
-                     struct audit_line *out)
+int audit_parse_line_general(const char *line, size_t len, char *storage, size_t storage_len,
+                             struct audit_line *out)
 {
     struct parser p = {.s = line, .n = len, .store = storage, .storesz = storage_len};
     uint32_t seen = 0;
@@ -907,6 +1083,238 @@ end:
     if (p.i != p.n)
         return GW_ERR_PROTO;
     return 0;
+}
+
+/* ---- the fast path: lines in the writer's own form, read in place ----
+ * Queries and verification read every line of logs of gigabytes, and the general parser
+ * above goes byte by byte, copying every string. The writer's lines have a fixed shape:
+ * known members in the order of struct audit_record, no whitespace, strings without
+ * escapes, non-negative integers. The fast path reads such a line member by member:
+ * each key compared whole with the one its first letter names, times and hashes at
+ * their fixed lengths, other strings scanned 16 bytes a step for their closing quote.
+ * Anything else (an escape, whitespace, null, an unknown, repeated or out-of-order
+ * member, a value of the wrong type, a bad time or hash) it leaves to the general
+ * parser, which alone decides what is wrong: the fast path accepts a subset of what
+ * the general parser accepts and for that subset fills *out with the same values. */
+
+/* memcpy for the short strings of a record: compilers expand a memcpy of unknown
+ * length inline into `rep movs`, slow to start, which cost the fast path a fifth of
+ * its time. Overlapping word copies instead. */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+    uint64_t a, b;
+    if (n >= 16) {
+        for (size_t i = 0; n - i > 16; i += 16) {
+            memcpy(&a, s + i, 8);
+            memcpy(&b, s + i + 8, 8);
+            memcpy(d + i, &a, 8);
+            memcpy(d + i + 8, &b, 8);
+        }
+        memcpy(&a, s + n - 16, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d + n - 16, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
+/* A string member's value into the caller's storage (store NULL: not stored). */
+static inline void fast_store(char *store, size_t *used, const char **field, const char *v,
+                              size_t n)
+{
+    if (!store)
+        return;
+    copy_short(store + *used, v, n);
+    store[*used + n] = '\0';
+    *field = store + *used;
+    *used += n + 1;
+}
+
+/* The member whose key, quoted and followed by ':', starts at p (on the quote; at
+ * least 16 bytes readable), its length in *toklen; -1 for any other key. */
+static inline int fast_key(const char *p, size_t *toklen)
+{
+    /* Constant-length comparisons: compilers turn each into a load or two. */
+#define FAST_KEY(lit, m)                                                                           \
+    if (memcmp(p, lit, sizeof lit - 1) == 0) {                                                     \
+        *toklen = sizeof lit - 1;                                                                  \
+        return m;                                                                                  \
+    }
+    switch (p[1]) {
+    case 't':
+        FAST_KEY("\"ts\":", 0)
+        break;
+    case 'e':
+        FAST_KEY("\"event\":", 1)
+        FAST_KEY("\"error\":", 13)
+        break;
+    case 'p':
+        FAST_KEY("\"proto\":", 2)
+        FAST_KEY("\"path\":", 6)
+        FAST_KEY("\"path2\":", 7)
+        FAST_KEY("\"prev\":", 15)
+        break;
+    case 's':
+        FAST_KEY("\"session\":", 3)
+        FAST_KEY("\"size\":", 10)
+        FAST_KEY("\"status\":", 12)
+        FAST_KEY("\"sha256\":", 14)
+        break;
+    case 'u':
+        FAST_KEY("\"user\":", 4)
+        break;
+    case 'r':
+        FAST_KEY("\"remote\":", 5)
+        break;
+    case 'b':
+        FAST_KEY("\"bytes\":", 8)
+        break;
+    case 'o':
+        FAST_KEY("\"offset\":", 9)
+        break;
+    case 'd':
+        FAST_KEY("\"duration_ms\":", 11)
+        break;
+    case 'h':
+        FAST_KEY("\"hash\":", 16)
+        break;
+    default:
+        break;
+    }
+#undef FAST_KEY
+    return -1;
+}
+
+/* The length of the string whose content starts at s (after its opening quote), up to
+ * its closing quote within s[0..avail), when the general parser would copy it as it
+ * is: no backslash, no control byte, valid UTF-8. SIZE_MAX otherwise. */
+static inline size_t fast_string(const char *s, size_t avail)
+{
+    size_t i = 0;
+    bool hi = false, found = false;
+#if defined(__SSE2__)
+    /* 16 bytes a step. A signed compare with 0x20 flags controls and bytes from 0x80
+     * (negative); the sign bits tell them apart. */
+    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+    for (; !found && avail - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, dq));
+        unsigned h = (unsigned)_mm_movemask_epi8(x);
+        unsigned bad = ((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(x, sp)) & ~h) |
+                       (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bs));
+        unsigned before = q ? (q & (0u - q)) - 1 : 0xffffu; /* the bytes before a quote */
+        if (bad & before)
+            return SIZE_MAX;
+        hi = hi || (h & before) != 0;
+        if (q) {
+            found = true;
+            i += (size_t)__builtin_ctz(q);
+            break;
+        }
+    }
+#endif
+    for (; !found && i < avail; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') {
+            found = true;
+            break;
+        }
+        if (c < 0x20 || c == '\\')
+            return SIZE_MAX;
+        hi = hi || c >= 0x80;
+    }
+    if (!found || (hi && !gw_utf8_valid(s, i)))
+        return SIZE_MAX;
+    return i;
+}
+
+/* 0: *out filled (as audit_parse_line_general would); 1: not sure, ask the general
+ * parser. store NULL: string and number members are not stored (left NULL and -1), for
+ * the verifier, which needs only prev, hash and where hash begins. */
+static int fast_parse(const char *s, size_t n, char *store, struct audit_line *out)
+{
+    bool first = true;
+    int last = -1;
+    size_t i = 1, used = 0, tl = 0;
+
+    if (n < 2 || s[0] != '{' || s[n - 1] != '}')
+        return 1;
+    audit_record_init(&out->rec);
+    out->prev[0] = out->hash[0] = '\0';
+    out->hash_member = 0;
+    /* s[n - 1] is '}': every value below ends before it, so s[i] stays readable. */
+    for (;;) {
+        size_t member_start = i;
+        if (!first && s[i++] != ',')
+            return 1;
+        /* members in the writer's order: none repeats, none unknown */
+        int m = n - i > 16 ? fast_key(s + i, &tl) : -1;
+        if (m <= last || (m == (int)MEMBER_HASH && first))
+            return 1;
+        last = m;
+        i += tl;
+        const struct member *mem = &members[m];
+        if (mem->type == M_TS) {
+            if (n - i < AUDIT_TS_LEN + 2 || s[i] != '"' || s[i + AUDIT_TS_LEN + 1] != '"' ||
+                audit_parse_ts(s + i + 1, AUDIT_TS_LEN, &out->rec.ts_ms) < 0)
+                return 1;
+            i += AUDIT_TS_LEN + 2;
+        } else if (mem->type == M_HEX) {
+            bool hash = m == (int)MEMBER_HASH;
+            if (n - i < AUDIT_HASH_HEX + 2 || s[i] != '"' || s[i + AUDIT_HASH_HEX + 1] != '"' ||
+                !from_hex64(s + i + 1, AUDIT_HASH_HEX, hash ? out->hash_raw : out->prev_raw))
+                return 1;
+            char *hex = hash ? out->hash : out->prev;
+            memcpy(hex, s + i + 1, AUDIT_HASH_HEX);
+            hex[AUDIT_HASH_HEX] = '\0';
+            if (hash)
+                out->hash_member = member_start;
+            i += AUDIT_HASH_HEX + 2;
+        } else if (mem->type == M_STR) {
+            size_t l = s[i] == '"' ? fast_string(s + i + 1, n - i - 1) : SIZE_MAX;
+            if (l == SIZE_MAX)
+                return 1;
+            fast_store(store, &used, (const char **)(void *)((char *)&out->rec + mem->off),
+                       s + i + 1, l);
+            i += l + 2;
+        } else {
+            /* 18 digits always fit an int64_t; more, or a leading zero: not sure */
+            size_t st = i;
+            int64_t v = 0;
+            while (s[i] >= '0' && s[i] <= '9' && i - st < 18)
+                v = v * 10 + (s[i++] - '0');
+            if (i == st || (s[i] >= '0' && s[i] <= '9') || (s[st] == '0' && i - st > 1))
+                return 1;
+            if (store)
+                *(int64_t *)(void *)((char *)&out->rec + mem->off) = v;
+        }
+        if (s[i] == '}')
+            return i == n - 1 ? 0 : 1;
+        if (m == (int)MEMBER_HASH)
+            return 1;
+        first = false;
+    }
+}
+
+bool audit_parse_line_fast(const char *line, size_t len, char *storage, struct audit_line *out)
+{
+    return fast_parse(line, len, storage, out) == 0;
+}
+
+int audit_parse_line(const char *line, size_t len, char *storage, size_t storage_len,
+                     struct audit_line *out)
+{
+    if (storage && len != SIZE_MAX && storage_len >= len + 1 &&
+        fast_parse(line, len, storage, out) == 0)
+        return 0;
+    return audit_parse_line_general(line, len, storage, storage_len, out);
 }
 
 /* ---- the writer ---- */
@@ -1453,9 +1861,21 @@ struct ring_entry {
     unsigned char prev[HASH_LEN], hash[HASH_LEN];
 };
 
+/* A record parsed and waiting for its hash, to be computed with the next one's. */
+struct staged {
+    uint64_t line;
+    size_t len; /* of the message: prev, canonical form, '}' */
+    unsigned char prev[HASH_LEN], hash[HASH_LEN];
+    char prevhex[AUDIT_HASH_HEX + 1], hashhex[AUDIT_HASH_HEX + 1];
+};
+
 struct verifier {
     struct hasher h;
     char *store;
+    bool pairs;          /* hash records two at a time (sha256_x2) */
+    unsigned char *msg;  /* pairs: two messages of PAIR_BUF bytes */
+    struct staged st[2]; /* pairs: records waiting for their hash */
+    unsigned nst;
     bool have_expect;
     unsigned char expect[HASH_LEN];
     uint64_t line;
@@ -1486,15 +1906,26 @@ static int verifier_init(struct verifier *v, const char *start_prev, const unsig
     if (rc < 0) {
         free(v->store);
         v->store = NULL;
+        return rc;
     }
-    return rc;
+#ifdef HAVE_SHA2X
+    /* FERRY_AUDIT_SHA2X=0 turns pairs off: tests compare both ways. */
+    const char *env = getenv("FERRY_AUDIT_SHA2X");
+    if (cpu_has_sha() && !(env && strcmp(env, "0") == 0)) {
+        v->msg = malloc(2 * PAIR_BUF);
+        v->pairs = v->msg != NULL; /* without the memory, one at a time */
+    }
+#endif
+    return 0;
 }
 
 static void verifier_free(struct verifier *v)
 {
     hasher_free(&v->h);
     free(v->store);
+    free(v->msg);
     v->store = NULL;
+    v->msg = NULL;
 }
 
 static void settle(struct verifier *v, enum audit_verdict verdict, const char *fmt, ...)
@@ -1561,12 +1992,11 @@ static void explain_break(struct verifier *v, const unsigned char prev[HASH_LEN]
     }
 }
 
-static void verifier_lookahead(struct verifier *v, const char *s, size_t n)
+/* One line after a chain break, looked at for the record the broken one follows: hit
+ * when it is a record and its hash is that record's. */
+static void verifier_lookahead_hit(struct verifier *v, bool hit)
 {
-    struct audit_line al;
-    if (n <= GW_MAX_AUDIT_LINE &&
-        audit_parse_line(s, n, v->store, GW_MAX_AUDIT_LINE + 1, &al) == 0 && al.hash[0] &&
-        memcmp(al.hash_raw, v->want, HASH_LEN) == 0) {
+    if (hit) {
         snprintf(v->res->reason, sizeof v->res->reason,
                  "line %" PRIu64 ": record out of order (it follows line %" PRIu64
                  ", which comes after it)",
@@ -1579,7 +2009,146 @@ static void verifier_lookahead(struct verifier *v, const char *s, size_t n)
         v->done = true;
 }
 
+static void verifier_lookahead(struct verifier *v, const char *s, size_t n)
+{
+    struct audit_line al;
+    verifier_lookahead_hit(v,
+                           n <= GW_MAX_AUDIT_LINE &&
+                               audit_parse_line(s, n, v->store, GW_MAX_AUDIT_LINE + 1, &al) == 0 &&
+                               al.hash[0] && memcmp(al.hash_raw, v->want, HASH_LEN) == 0);
+}
+
+/* A record whose hash is computed (calc): the checks, in the order the verdicts rank. */
+static void verifier_check(struct verifier *v, const unsigned char prev[HASH_LEN],
+                           const unsigned char hash[HASH_LEN], const unsigned char calc[HASH_LEN],
+                           const char *prevhex, const char *hashhex)
+{
+    /* Hashes are public: no need for a constant-time comparison. */
+    if (memcmp(calc, hash, HASH_LEN) != 0) {
+        settle(v, AUDIT_EDITED, "line %" PRIu64 ": record edited (hash mismatch%s)", v->line,
+               v->res->records == 0 ? "; or the chain is keyed and the key is wrong or missing"
+                                    : "");
+        return;
+    }
+    if (v->res->records == 0 && !v->res->first_prev[0])
+        memcpy(v->res->first_prev, prevhex, AUDIT_HASH_HEX + 1);
+    if (v->have_expect && memcmp(prev, v->expect, HASH_LEN) != 0) {
+        explain_break(v, prev, hash);
+        return;
+    }
+    v->have_expect = true;
+    memcpy(v->expect, hash, HASH_LEN);
+    struct ring_entry *e = &v->ring[v->ring_pos];
+    e->line = v->line;
+    memcpy(e->prev, prev, HASH_LEN);
+    memcpy(e->hash, hash, HASH_LEN);
+    v->ring_pos = (v->ring_pos + 1) % VERIFY_RING;
+    if (v->ring_n < VERIFY_RING)
+        v->ring_n++;
+    v->res->records++;
+    memcpy(v->res->last_hash, hashhex, AUDIT_HASH_HEX + 1);
+}
+
+#ifdef HAVE_SHA2X
+/* Hashes the staged records (one or two) and checks them in order, as if each had been
+ * checked when read: a verdict on the first leaves the second unread, or looked at
+ * only for the record a break follows. */
+static void verifier_flush(struct verifier *v)
+{
+    unsigned char calc[2][HASH_LEN], inner[2][64];
+    uint32_t st[2][8], scratch[8];
+    const uint32_t *start = v->h.keyed ? (const uint32_t *)v->h.inner.h : sha_iv;
+    uint64_t pre = v->h.keyed ? 64 : 0;
+    size_t nb[2] = {0, 0};
+    unsigned n = v->nst;
+
+    if (n == 0)
+        return;
+    v->nst = 0;
+    memcpy(scratch, sha_iv, sizeof scratch); /* the wasted lane's state */
+    for (unsigned k = 0; k < n; k++) {
+        memcpy(st[k], start, sizeof st[k]);
+        nb[k] = sha_pad(v->msg + k * PAIR_BUF, v->st[k].len, pre);
+    }
+    size_t both = n == 2 ? (nb[0] < nb[1] ? nb[0] : nb[1]) : 0;
+    if (both > 0)
+        sha256_x2(st[0], v->msg, st[1], v->msg + PAIR_BUF, both);
+    for (unsigned k = 0; k < n; k++) {
+        const unsigned char *rest = v->msg + k * PAIR_BUF + 64 * both;
+        if (nb[k] > both)
+            sha256_x2(st[k], rest, scratch, rest, nb[k] - both);
+        sha_out(st[k], calc[k]);
+    }
+    if (v->h.keyed) {
+        /* HMAC's outer hash: the inner digest, padded, after the opad block */
+        for (unsigned k = 0; k < n; k++) {
+            memcpy(inner[k], calc[k], HASH_LEN);
+            sha_pad(inner[k], HASH_LEN, 64);
+            memcpy(st[k], v->h.outer.h, sizeof st[k]);
+        }
+        sha256_x2(st[0], inner[0], n == 2 ? st[1] : scratch, inner[n == 2], 1);
+        for (unsigned k = 0; k < n; k++)
+            sha_out(st[k], calc[k]);
+        /* derived from the key */
+        OPENSSL_cleanse(inner, sizeof inner);
+        OPENSSL_cleanse(st, sizeof st);
+        OPENSSL_cleanse(scratch, sizeof scratch);
+    }
+    for (unsigned k = 0; k < n && !v->done; k++) {
+        const struct staged *r = &v->st[k];
+        v->line = r->line;
+        if (v->lookahead > 0)
+            verifier_lookahead_hit(v, memcmp(r->hash, v->want, HASH_LEN) == 0);
+        else
+            verifier_check(v, r->prev, r->hash, calc[k], r->prevhex, r->hashhex);
+    }
+    v->line = v->st[n - 1].line;
+}
+
+/* A line that is a record in the writer's form, staged for hashing with the next one.
+ * False (nothing done) for any other line: it takes the way of verifier_line. */
+static bool verifier_stage(struct verifier *v, const char *s, size_t n)
+{
+    struct audit_line al;
+    if (n > PAIR_MAX || fast_parse(s, n, NULL, &al) != 0 || !al.prev[0] || !al.hash[0])
+        return false;
+    struct staged *r = &v->st[v->nst];
+    unsigned char *m = v->msg + v->nst * PAIR_BUF;
+    r->line = ++v->line;
+    r->len = HASH_LEN + al.hash_member + 1;
+    memcpy(r->prev, al.prev_raw, HASH_LEN);
+    memcpy(r->hash, al.hash_raw, HASH_LEN);
+    memcpy(r->prevhex, al.prev, sizeof r->prevhex);
+    memcpy(r->hashhex, al.hash, sizeof r->hashhex);
+    memcpy(m, al.prev_raw, HASH_LEN);
+    memcpy(m + HASH_LEN, s, al.hash_member);
+    m[HASH_LEN + al.hash_member] = '}';
+    if (++v->nst == 2)
+        verifier_flush(v);
+    return true;
+}
+#else
+static void verifier_flush(struct verifier *v)
+{
+    (void)v;
+}
+#endif
+
+static void verifier_line_one(struct verifier *v, const char *s, size_t n, unsigned flags);
+
 static void verifier_line(struct verifier *v, const char *s, size_t n, unsigned flags)
+{
+    if (v->done)
+        return;
+#ifdef HAVE_SHA2X
+    if (v->pairs && v->lookahead == 0 && flags == AUDIT_LINE_NEWLINE && verifier_stage(v, s, n))
+        return;
+#endif
+    verifier_flush(v);
+    verifier_line_one(v, s, n, flags);
+}
+
+static void verifier_line_one(struct verifier *v, const char *s, size_t n, unsigned flags)
 {
     struct audit_line al;
     unsigned char prev[HASH_LEN], hash[HASH_LEN], calc[HASH_LEN];
@@ -1596,7 +2165,10 @@ static void verifier_line(struct verifier *v, const char *s, size_t n, unsigned 
                v->line, (unsigned)GW_MAX_AUDIT_LINE);
         return;
     }
-    int rc = audit_parse_line(s, n, v->store, GW_MAX_AUDIT_LINE + 1, &al);
+    /* The fast path without storing strings: the chain needs none of them. */
+    int rc = fast_parse(s, n, NULL, &al) == 0
+                 ? 0
+                 : audit_parse_line_general(s, n, v->store, GW_MAX_AUDIT_LINE + 1, &al);
     if (!(flags & AUDIT_LINE_NEWLINE)) {
         settle(v, AUDIT_TRUNCATED,
                "line %" PRIu64 ": truncated tail (the last record is incomplete)", v->line);
@@ -1619,34 +2191,12 @@ static void verifier_line(struct verifier *v, const char *s, size_t n, unsigned 
         settle(v, AUDIT_MALFORMED, "line %" PRIu64 ": cannot compute the hash", v->line);
         return;
     }
-    /* Hashes are public: no need for a constant-time comparison. */
-    if (memcmp(calc, hash, HASH_LEN) != 0) {
-        settle(v, AUDIT_EDITED, "line %" PRIu64 ": record edited (hash mismatch%s)", v->line,
-               v->res->records == 0 ? "; or the chain is keyed and the key is wrong or missing"
-                                    : "");
-        return;
-    }
-    if (v->res->records == 0 && !v->res->first_prev[0])
-        memcpy(v->res->first_prev, al.prev, AUDIT_HASH_HEX + 1);
-    if (v->have_expect && memcmp(prev, v->expect, HASH_LEN) != 0) {
-        explain_break(v, prev, hash);
-        return;
-    }
-    v->have_expect = true;
-    memcpy(v->expect, hash, HASH_LEN);
-    struct ring_entry *e = &v->ring[v->ring_pos];
-    e->line = v->line;
-    memcpy(e->prev, prev, HASH_LEN);
-    memcpy(e->hash, hash, HASH_LEN);
-    v->ring_pos = (v->ring_pos + 1) % VERIFY_RING;
-    if (v->ring_n < VERIFY_RING)
-        v->ring_n++;
-    v->res->records++;
-    memcpy(v->res->last_hash, al.hash, AUDIT_HASH_HEX + 1);
+    verifier_check(v, prev, hash, calc, al.prev, al.hash);
 }
 
 static void verifier_finish(struct verifier *v)
 {
+    verifier_flush(v);
     if (v->res->verdict == AUDIT_INTACT) {
         v->res->line = 0;
         snprintf(v->res->reason, sizeof v->res->reason, "%" PRIu64 " records, chain intact",
@@ -1862,6 +2412,9 @@ int audit_verify_file(const char *path, const char *start_prev, const unsigned c
         if (r == 0)
             break;
         if (r == GW_ERR_PROTO) {
+            verifier_flush(&v); /* the records before it come first */
+            if (v.done)
+                break;
             v.line++;
             settle(&v, AUDIT_MALFORMED, "line %" PRIu64 ": compressed data corrupt or truncated",
                    v.line);

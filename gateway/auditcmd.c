@@ -20,6 +20,10 @@
 #include "gateway/json.h"
 #include "gateway/limits.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define DEFAULT_STATE "./ferry-state"
 #define LOG_NAME "audit.jsonl"
 
@@ -577,14 +581,62 @@ static void needles_init(struct needles *nd, const char *values, bool list)
     }
 }
 
+/* Whether needle (m bytes) occurs in s[0..n): memmem, but for the short needles of the
+ * filters on lines of a few hundred bytes, 16 positions a step are first tested for the
+ * needle's first and last bytes (few positions have both), then compared whole. */
+static bool has_needle(const char *s, size_t n, const char *needle, size_t m)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    if (m >= 2) {
+        const __m128i first = _mm_set1_epi8(needle[0]), last = _mm_set1_epi8(needle[m - 1]);
+        for (; n >= m - 1 + 16 && n - i >= m - 1 + 16; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + m - 1));
+            unsigned cand = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+            for (; cand; cand &= cand - 1) {
+                size_t at = i + (size_t)__builtin_ctz(cand);
+                if (memcmp(s + at + 1, needle + 1, m - 2) == 0)
+                    return true;
+            }
+        }
+    }
+#endif
+    return memmem(s + i, n - i, needle, m) != NULL;
+}
+
 static bool needles_pass(const struct needles *nd, const char *line, size_t n)
 {
     if (nd->count == 0)
         return true;
     for (size_t i = 0; i < nd->count; i++)
-        if (memmem(line, n, nd->needle[i], nd->len[i]))
+        if (has_needle(line, n, nd->needle[i], nd->len[i]))
             return true;
     return false;
+}
+
+/* A needle that every line whose path or path2 matches the glob contains, when the
+ * line has no escapes: the quote and the literal start of the pattern; for a pattern
+ * of literals and stars only, else its literal end and the quote; the pattern itself,
+ * quoted, when it has no special byte at all. None (count 0) when the pattern starts
+ * and ends with a special byte or the literal would be escaped in the line. */
+static void needles_path(struct needles *nd, const char *pat, bool stars_only)
+{
+    size_t n = strlen(pat), pre = strcspn(pat, "*?[\\");
+    const char *last = strrchr(pat, '*');
+    nd->count = 0;
+    if (n >= GW_MAX_PATH)
+        return;
+    if (pre == n && plain_value(pat, n))
+        nd->len[0] = (size_t)snprintf(nd->needle[0], sizeof nd->needle[0], "\"%s\"", pat);
+    else if (pre > 0 && plain_value(pat, pre))
+        nd->len[0] = (size_t)snprintf(nd->needle[0], sizeof nd->needle[0], "\"%.*s", (int)pre, pat);
+    else if (stars_only && last && last[1] && plain_value(last + 1, strlen(last + 1)))
+        nd->len[0] = (size_t)snprintf(nd->needle[0], sizeof nd->needle[0], "%s\"", last + 1);
+    else
+        return;
+    nd->count = 1;
 }
 
 /* A comma list against a raw value (NULL list: anything passes). */
@@ -797,26 +849,38 @@ static int by_key(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-static void count(struct counters *c, const struct audit_record *r)
+/* What one record adds to each counter: worked out once per record, then added to the
+ * total and to its user, protocol and day. */
+static void classify(struct counters *d, const struct audit_record *r)
 {
-    /* first letters first: this runs three times for every record */
     const char *e = r->event;
     bool up = e[0] == 'u' && strcmp(e, "upload") == 0;
     bool down = e[0] == 'd' && strcmp(e, "download") == 0;
-    if (e[0] == 'l' && strcmp(e, "login_failed") == 0)
-        c->login_failed++;
+    memset(d, 0, sizeof *d);
+    d->login_failed = e[0] == 'l' && strcmp(e, "login_failed") == 0;
     if (!up && !down)
         return;
-    c->uploads += up;
-    c->downloads += down;
+    d->uploads = up;
+    d->downloads = down;
     if (r->bytes > 0) {
         if (up)
-            c->bytes_in += (uint64_t)r->bytes;
+            d->bytes_in = (uint64_t)r->bytes;
         else
-            c->bytes_out += (uint64_t)r->bytes;
+            d->bytes_out = (uint64_t)r->bytes;
     }
-    c->failed += !r->status || strcmp(r->status, "ok") != 0;
-    c->resumed += r->offset > 0;
+    d->failed = !r->status || strcmp(r->status, "ok") != 0;
+    d->resumed = r->offset > 0;
+}
+
+static void count(struct counters *c, const struct counters *d)
+{
+    c->uploads += d->uploads;
+    c->downloads += d->downloads;
+    c->bytes_in += d->bytes_in;
+    c->bytes_out += d->bytes_out;
+    c->failed += d->failed;
+    c->resumed += d->resumed;
+    c->login_failed += d->login_failed;
 }
 
 struct stats {
@@ -849,7 +913,9 @@ static int stats_add(struct stats *st, const struct audit_record *r)
         }
     }
     const char *keys[3] = {r->user ? r->user : "-", r->proto ? r->proto : "-", st->day};
-    count(&st->total, r);
+    struct counters d;
+    classify(&d, r);
+    count(&st->total, &d);
     for (int i = 0; i < 3; i++) {
         struct stat_entry *e = st->last[i];
         if (!e || st->last_cap[i] != st->by[i].cap || strcmp(e->key, keys[i]) != 0) {
@@ -859,7 +925,7 @@ static int stats_add(struct stats *st, const struct audit_record *r)
             st->last[i] = e;
             st->last_cap[i] = st->by[i].cap;
         }
-        count(&e->c, r);
+        count(&e->c, &d);
     }
     return 0;
 }
@@ -975,7 +1041,7 @@ static int run_query(struct query *q, FILE *out)
     struct gw_buf xl;
     struct stats st;
     unsigned want = raw_wanted(&q->f);
-    struct needles *nd = calloc(4, sizeof *nd);
+    struct needles *nd = calloc(5, sizeof *nd);
     bool timed = q->f.since != INT64_MIN || q->f.until != INT64_MAX;
     int rc, ex = GW_EXIT_SOME_FAILED;
 
@@ -988,6 +1054,8 @@ static int run_query(struct query *q, FILE *out)
     needles_init(&nd[1], q->f.event, true);
     needles_init(&nd[2], q->f.proto, true);
     needles_init(&nd[3], q->f.status, true);
+    if (q->f.path)
+        needles_path(&nd[4], q->f.path, q->f.path_stars_only);
     rc = audit_files(q->path, &files, &nfiles);
     if (rc < 0) {
         gw_errorf("audit", "%s: %s", q->path,
@@ -1014,7 +1082,8 @@ static int run_query(struct query *q, FILE *out)
             /* a value may hide behind an escape: only a line without any can be
              * dropped for lacking a needle */
             if ((!needles_pass(&nd[0], line, n) || !needles_pass(&nd[1], line, n) ||
-                 !needles_pass(&nd[2], line, n) || !needles_pass(&nd[3], line, n)) &&
+                 !needles_pass(&nd[2], line, n) || !needles_pass(&nd[3], line, n) ||
+                 !needles_pass(&nd[4], line, n)) &&
                 !memchr(line, '\\', n))
                 continue;
             if (want && !raw_pass(&q->f, want, line, n))

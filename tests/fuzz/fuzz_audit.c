@@ -9,7 +9,9 @@
  * - the whole input, as a log, verifies without crashing and never says "intact" with
  *   more records than it has lines;
  * - a parsed record's syslog line holds no control byte (nothing can forge a second
- *   line), and its xferlog line (for transfers) holds none but its final '\n'. */
+ *   line), and its xferlog line (for transfers) holds none but its final '\n';
+ * - whenever the fast path (audit_parse_line_fast) accepts a line, the general parser
+ *   accepts it too and fills every field identically. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,6 +81,30 @@ static void check_outputs(const struct audit_record *r)
     gw_buf_free(&b);
 }
 
+static void check_fast_agrees(const char *s, size_t n)
+{
+    char *fs = malloc(n + 1), *gs = malloc(n + 1);
+    struct audit_line f, g;
+    if (!fs || !gs)
+        abort();
+    if (audit_parse_line_fast(s, n, fs, &f)) {
+        if (audit_parse_line_general(s, n, gs, n + 1, &g) != 0)
+            abort();
+        const struct audit_record *a = &f.rec, *b = &g.rec;
+        if (a->ts_ms != b->ts_ms || !same(a->event, b->event) || !same(a->proto, b->proto) ||
+            !same(a->session, b->session) || !same(a->user, b->user) ||
+            !same(a->remote, b->remote) || !same(a->path, b->path) ||
+            !same(a->path2, b->path2) || a->bytes != b->bytes || a->offset != b->offset ||
+            a->size != b->size || a->duration_ms != b->duration_ms ||
+            !same(a->status, b->status) || !same(a->error, b->error) ||
+            !same(a->sha256, b->sha256) || strcmp(f.prev, g.prev) != 0 ||
+            strcmp(f.hash, g.hash) != 0 || f.hash_member != g.hash_member)
+            abort();
+    }
+    free(fs);
+    free(gs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
@@ -88,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *nl = memchr(s, '\n', size);
     size_t n = nl ? (size_t)(nl - s) : size;
+    check_fast_agrees(s, n);
     int rc = audit_parse_line(s, n, store, size + 1, &al);
     if (rc != 0 && rc != GW_ERR_AGAIN && rc != GW_ERR_PROTO)
         abort();

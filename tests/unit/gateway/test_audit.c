@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
 #include "gateway/audit.h"
 #include "gateway/buf.h"
 #include "gateway/err.h"
@@ -1670,6 +1674,459 @@ START_TEST(test_xferlog_line)
 }
 END_TEST
 
+/* ---- the parser's fast path against the general parser ---- */
+
+static uint64_t fast_rng = 0x9e3779b97f4a7c15u;
+
+static unsigned fast_rand(unsigned n)
+{
+    fast_rng ^= fast_rng << 13;
+    fast_rng ^= fast_rng >> 7;
+    fast_rng ^= fast_rng << 17;
+    return (unsigned)(fast_rng % n);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Parses line both ways: the general parser must give the same answer as
+ * audit_parse_line, and whenever the fast path accepts a line, exactly the same
+ * record. Returns whether the fast path took it. */
+static bool parse_both(const char *line, size_t n)
+{
+    char *s1 = malloc(n + 1), *s2 = malloc(n + 1), *s3 = malloc(n + 1);
+    struct audit_line a, b, c;
+    ck_assert(s1 && s2 && s3);
+    int rg = audit_parse_line_general(line, n, s1, n + 1, &a);
+    int rp = audit_parse_line(line, n, s3, n + 1, &c);
+    ck_assert_msg(rg == rp, "general %d, audit_parse_line %d: %.*s", rg, rp, (int)n, line);
+    bool fast = audit_parse_line_fast(line, n, s2, &b);
+    if (fast) {
+        ck_assert_msg(rg == 0, "fast path accepted what the general parser refuses (%d): %.*s", rg,
+                      (int)n, line);
+        const struct audit_record *x = &a.rec, *y = &b.rec;
+        ck_assert_msg(x->ts_ms == y->ts_ms && same_str(x->event, y->event) &&
+                          same_str(x->proto, y->proto) && same_str(x->session, y->session) &&
+                          same_str(x->user, y->user) && same_str(x->remote, y->remote) &&
+                          same_str(x->path, y->path) && same_str(x->path2, y->path2) &&
+                          x->bytes == y->bytes && x->offset == y->offset && x->size == y->size &&
+                          x->duration_ms == y->duration_ms && same_str(x->status, y->status) &&
+                          same_str(x->error, y->error) && same_str(x->sha256, y->sha256),
+                      "fast path record differs: %.*s", (int)n, line);
+        ck_assert_str_eq(a.prev, b.prev);
+        ck_assert_str_eq(a.hash, b.hash);
+        ck_assert_uint_eq(a.hash_member, b.hash_member);
+        if (a.prev[0])
+            ck_assert(memcmp(a.prev_raw, b.prev_raw, 32) == 0);
+        if (a.hash[0])
+            ck_assert(memcmp(a.hash_raw, b.hash_raw, 32) == 0);
+        /* without storage: the same chain fields */
+        ck_assert(audit_parse_line_fast(line, n, NULL, &c));
+        ck_assert_str_eq(c.hash, b.hash);
+        ck_assert_uint_eq(c.hash_member, b.hash_member);
+    }
+    free(s1);
+    free(s2);
+    free(s3);
+    return fast;
+}
+
+/* A random string for a record: mostly plain, sometimes what the writer escapes
+ * (quotes, backslashes, controls) or UTF-8. */
+static void random_value(char *out, size_t cap)
+{
+    static const char *const pieces[] = {"a",
+                                         "/",
+                                         "Z",
+                                         "9",
+                                         " ",
+                                         "-",
+                                         ".",
+                                         "\"",
+                                         "\\",
+                                         "\t",
+                                         "\n",
+                                         "\x01",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "{",
+                                         "}",
+                                         ":",
+                                         ",",
+                                         "\xf0\x9f\x98\x80"};
+    size_t n = 0, len = fast_rand(40);
+    for (size_t i = 0; i < len; i++) {
+        const char *p = pieces[fast_rand(4) ? fast_rand(7) : fast_rand(19)];
+        size_t l = strlen(p);
+        if (n + l >= cap)
+            break;
+        memcpy(out + n, p, l);
+        n += l;
+    }
+    out[n] = '\0';
+}
+
+START_TEST(test_parse_line_fast)
+{
+    struct gw_buf b;
+    char prev[AUDIT_HASH_HEX + 1], hash[AUDIT_HASH_HEX + 1];
+    char v[6][256];
+    static const int64_t nums[] = {
+        -1, 0, 1, 9, 10, 1048576, 999999999999999999, INT64_C(1000000000000000000), INT64_MAX};
+    gw_buf_init(&b, 1 << 22);
+    memcpy(prev, ZERO, sizeof prev);
+
+    /* Lines as the writer makes them, with random content: the fast path takes every
+     * one whose strings need no escape. */
+    for (int i = 0; i < 400; i++) {
+        struct audit_record r;
+        audit_record_init(&r);
+        r.ts_ms = 1795000000000 + (int64_t)fast_rand(1000000000);
+        for (int k = 0; k < 6; k++)
+            random_value(v[k], sizeof v[k]);
+        r.event = fast_rand(3) ? "upload" : v[0];
+        r.proto = fast_rand(5) ? "sftp" : NULL;
+        r.user = v[1];
+        r.remote = fast_rand(2) ? "[2001:db8::1]:22" : v[2];
+        r.path = fast_rand(4) ? v[3] : NULL;
+        r.path2 = fast_rand(4) ? NULL : v[4];
+        r.bytes = nums[fast_rand(9)];
+        r.offset = nums[fast_rand(9)];
+        r.size = nums[fast_rand(9)];
+        r.status = "ok";
+        r.error = fast_rand(3) ? NULL : v[5];
+        r.sha256 = fast_rand(2) ? "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                                : NULL;
+        size_t start = b.len;
+        ck_assert_int_eq(audit_encode(&r, prev, NULL, 0, &b, hash), 0);
+        memcpy(prev, hash, sizeof prev);
+        const char *line = b.data + start;
+        size_t n = b.len - start - 1;
+        /* numbers of 19 digits are left to the general parser (overflow checks) */
+        bool plain = !memchr(line, '\\', n) && r.bytes < INT64_C(1000000000000000000) &&
+                     r.offset < INT64_C(1000000000000000000) &&
+                     r.size < INT64_C(1000000000000000000);
+        ck_assert_msg(parse_both(line, n) == plain, "fast path %s a writer's line: %.*s",
+                      plain ? "missed" : "took", (int)n, line);
+    }
+
+    /* Every line mutated: a byte replaced, inserted or removed, or the line cut. Both
+     * parsers must agree on each. */
+    static const char subst[] = "\"\\ ,:{}0195aAfGn-.\x01\x80\xc3\xa9\t";
+    size_t off = 0;
+    int taken = 0, tried = 0;
+    char *m = malloc(GW_MAX_AUDIT_LINE + 2);
+    ck_assert_ptr_nonnull(m);
+    while (off < b.len) {
+        const char *line = b.data + off;
+        size_t n = (size_t)((const char *)memchr(line, '\n', b.len - off) - line);
+        for (int k = 0; k < 60; k++) {
+            size_t at = fast_rand((unsigned)n), mn = n;
+            memcpy(m, line, n);
+            switch (fast_rand(4)) {
+            case 0:
+                m[at] = subst[fast_rand(sizeof subst - 1)];
+                break;
+            case 1:
+                memmove(m + at + 1, m + at, n - at);
+                m[at] = subst[fast_rand(sizeof subst - 1)];
+                mn++;
+                break;
+            case 2:
+                memmove(m + at, m + at + 1, n - at - 1);
+                mn--;
+                break;
+            default:
+                mn = at;
+                break;
+            }
+            taken += parse_both(m, mn);
+            tried++;
+        }
+        off += n + 1;
+    }
+    ck_assert_int_gt(taken, 0); /* some mutants stay valid in the writer's form */
+    ck_assert_int_lt(taken, tried);
+    free(m);
+
+    /* Shapes around the edges of the fast path: each decided the same both ways. */
+    static const char *const shapes[] = {
+        "{}",
+        "{\"ts\":\"2026-11-28T14:03:07.123Z\"}",
+        "{\"ts\":\"2026-11-28T14:03:07.123Z\",\"event\":\"login\",\"user\":\"someone-long\"}",
+        "{\"ts\":\"2026-11-28T14:03:07.123Z\" ,\"event\":\"login\",\"user\":\"someone-long\"}",
+        "{\"ts\":\"2026-02-30T14:03:07.123Z\"}",
+        "{\"bytes\":0}",
+        "{\"bytes\":00}",
+        "{\"bytes\":123456789012345678}",
+        "{\"bytes\":1234567890123456789}",
+        "{\"bytes\":9223372036854775807}",
+        "{\"bytes\":9223372036854775808}",
+        "{\"bytes\":1e3}",
+        "{\"bytes\":\"1\"}",
+        "{\"user\":1}",
+        "{\"user\":null}",
+        "{\"x\":1,\"y\":\"z\",\"user\":\"u\"}",
+        "{\"user\":\"a\",\"user\":\"a\"}",
+        "{\"user\":\"\xc3\xa9\"}",
+        "{\"user\":\"\xc3\"}",
+        "{\"\xc3\xa9\":\"x\"}",
+        "{\"user\":\"a\"}}",
+        "{\"user\":\"a\"",
+        "{\"user\":\"a\"}x}",
+        "{\"hash\":\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+        "{\"a\":1,\"hash\":\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+        "{\"a\":1,\"hash\":\"000000000000000000000000000000000000000000000000000000000000000A\"}",
+        "{\"a\":1,\"hash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"b\":1}",
+        "{\"prev\":\"00\",\"a\":1}",
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        parse_both(shapes[i], strlen(shapes[i]));
+    ck_assert(audit_parse_line_fast(shapes[2], strlen(shapes[2]), NULL, &(struct audit_line){0}));
+    ck_assert(!audit_parse_line_fast(shapes[3], strlen(shapes[3]), NULL, &(struct audit_line){0}));
+
+    /* the fixture's first two lines are the writer's, the third has escapes */
+    size_t flen;
+    char *fixture = tu_read_file(tu_data_path("audit/plain.jsonl"), &flen);
+    ck_assert(parse_both(fixture + line_off(fixture, 1), line_len(fixture, 1) - 1));
+    ck_assert(parse_both(fixture + line_off(fixture, 2), line_len(fixture, 2) - 1));
+    ck_assert(!parse_both(fixture + line_off(fixture, 3), line_len(fixture, 3) - 1));
+    free(fixture);
+    gw_buf_free(&b);
+}
+END_TEST
+
+/* Appends a record in a form the writer never makes (whitespace, escapes, members
+ * reordered), hashed over its own bytes as the chain defines it, so that it is valid. */
+static void append_noncanonical(struct gw_buf *b, char prev[AUDIT_HASH_HEX + 1],
+                                const unsigned char *key, size_t keylen, int i)
+{
+    char body[512], hex[AUDIT_HASH_HEX + 1];
+    unsigned char raw[32], msg[600], md[32];
+    unsigned mdlen = 32;
+    int n = snprintf(body, sizeof body,
+                     "{ \"event\" : \"up\\u006coad\", \"ts\":\"2026-11-28T14:03:%02d.000Z\","
+                     "\"user\":\"alice\",\"path\":\"/n\\/c-%d\",\"bytes\": %d ,\"status\":\"ok\","
+                     "\"prev\":\"%s\"",
+                     i % 60, i, i, prev);
+    for (int k = 0; k < 32; k++)
+        sscanf(prev + 2 * k, "%2hhx", &raw[k]);
+    memcpy(msg, raw, 32);
+    memcpy(msg + 32, body, (size_t)n);
+    msg[32 + n] = '}';
+    if (key)
+        HMAC(EVP_sha256(), key, (int)keylen, msg, 33 + (size_t)n, md, &mdlen);
+    else
+        SHA256(msg, 33 + (size_t)n, md);
+    for (int k = 0; k < 32; k++)
+        snprintf(hex + 2 * k, 3, "%02x", md[k]);
+    ck_assert_int_eq(gw_buf_printf(b, "%s,\"hash\":\"%s\"}\n", body, hex), 0);
+    memcpy(prev, hex, AUDIT_HASH_HEX + 1);
+}
+
+/* A log mixing the writer's lines (fast path) and other valid forms (general parser):
+ * verification must give the same verdicts, at the same lines, on both kinds. */
+START_TEST(test_verify_mixed_forms)
+{
+    for (int keyed = 0; keyed < 2; keyed++) {
+        const unsigned char *key = keyed ? KEY : NULL;
+        size_t keylen = keyed ? KEYLEN : 0;
+        struct gw_buf b;
+        char prev[AUDIT_HASH_HEX + 1], hash[AUDIT_HASH_HEX + 1];
+        gw_buf_init(&b, 1 << 20);
+        memcpy(prev, ZERO, sizeof prev);
+        for (int i = 0; i < 12; i++) {
+            if (i == 4 || i == 8 || i == 9) {
+                append_noncanonical(&b, prev, key, keylen, i);
+                continue;
+            }
+            struct audit_record r;
+            audit_record_init(&r);
+            r.ts_ms = 1795000000000 + i * 1000;
+            r.event = "download";
+            r.user = "bob";
+            r.status = "ok";
+            r.bytes = i;
+            ck_assert_int_eq(audit_encode(&r, prev, key, keylen, &b, hash), 0);
+            memcpy(prev, hash, sizeof prev);
+        }
+        struct audit_verify_result res = verify_str(b.data, b.len, key, keylen);
+        ck_assert_msg(res.verdict == AUDIT_INTACT, "%s", res.reason);
+        ck_assert_int_eq(res.records, 12);
+        ck_assert_str_eq(res.last_hash, prev);
+        if (keyed) {
+            res = verify_str(b.data, b.len, NULL, 0);
+            ck_assert_int_eq(res.verdict, AUDIT_EDITED);
+            ck_assert_int_eq(res.line, 1);
+        }
+
+        /* line 5 (other form) and line 6 (writer's form) edited */
+        for (int line = 5; line <= 6; line++) {
+            char *t = strdup(b.data);
+            char *p = strstr(t + line_off(t, line), line == 5 ? "alice" : "bob");
+            p[0] = 'A';
+            res = verify_str(t, b.len, key, keylen);
+            ck_assert_int_eq(res.verdict, AUDIT_EDITED);
+            ck_assert_int_eq(res.line, (uint64_t)line);
+            free(t);
+        }
+        /* line 9 (other form) deleted: line 10 no longer follows line 8 */
+        struct gw_buf d;
+        gw_buf_init(&d, 1 << 20);
+        gw_buf_append(&d, b.data, line_off(b.data, 9));
+        gw_buf_append(&d, b.data + line_off(b.data, 10), b.len - line_off(b.data, 10));
+        res = verify_str(d.data, d.len, key, keylen);
+        ck_assert_int_eq(res.verdict, AUDIT_BROKEN);
+        ck_assert_int_eq(res.line, 9);
+        /* lines 9 and 10 swapped: one form for the other */
+        gw_buf_reset(&d);
+        gw_buf_append(&d, b.data, line_off(b.data, 9));
+        gw_buf_append(&d, b.data + line_off(b.data, 10), line_len(b.data, 10));
+        gw_buf_append(&d, b.data + line_off(b.data, 9), line_len(b.data, 9));
+        gw_buf_append(&d, b.data + line_off(b.data, 11), b.len - line_off(b.data, 11));
+        res = verify_str(d.data, d.len, key, keylen);
+        ck_assert_int_eq(res.verdict, AUDIT_BROKEN);
+        ck_assert_int_eq(res.line, 9);
+        ck_assert_msg(strstr(res.reason, "out of order"), "%s", res.reason);
+        /* cut inside line 12 (writer's) and inside line 9 (other form) */
+        res = verify_str(b.data, b.len - 20, key, keylen);
+        ck_assert_int_eq(res.verdict, AUDIT_TRUNCATED);
+        ck_assert_int_eq(res.line, 12);
+        gw_buf_reset(&d);
+        gw_buf_append(&d, b.data, line_off(b.data, 9) + 30);
+        res = verify_str(d.data, d.len, key, keylen);
+        ck_assert_int_eq(res.verdict, AUDIT_TRUNCATED);
+        ck_assert_int_eq(res.line, 9);
+
+        /* the same through a file (the streaming reader) */
+        char *dir = tu_mkdtemp("audit"), *path = NULL;
+        ck_assert_int_ge(asprintf(&path, "%s/a.jsonl", dir), 0);
+        tu_write_file(path, b.data, b.len);
+        ck_assert_int_eq(audit_verify_file(path, NULL, key, keylen, &res), 0);
+        ck_assert_msg(res.verdict == AUDIT_INTACT && res.records == 12, "%s", res.reason);
+        free(path);
+        tu_rmtree(dir);
+        free(dir);
+        gw_buf_free(&d);
+        gw_buf_free(&b);
+    }
+}
+END_TEST
+
+/* Verification with records hashed in pairs (SHA extensions, where the CPU has them)
+ * and one at a time (FERRY_AUDIT_SHA2X=0) must agree on every verdict, line and reason,
+ * whatever the parity of the line a problem is on. */
+static struct audit_verify_result verify_mode(const char *s, size_t n, const unsigned char *key,
+                                              size_t keylen, bool pairs)
+{
+    if (pairs)
+        unsetenv("FERRY_AUDIT_SHA2X");
+    else
+        setenv("FERRY_AUDIT_SHA2X", "0", 1);
+    struct audit_verify_result res = verify_str(s, n, key, keylen);
+    unsetenv("FERRY_AUDIT_SHA2X");
+    return res;
+}
+
+static void verify_both_ways(const char *s, size_t n, const unsigned char *key, size_t keylen)
+{
+    struct audit_verify_result a = verify_mode(s, n, key, keylen, true);
+    struct audit_verify_result b = verify_mode(s, n, key, keylen, false);
+    ck_assert_msg(a.verdict == b.verdict && a.line == b.line && a.records == b.records,
+                  "pairs: %d line %llu (%s); one by one: %d line %llu (%s)", a.verdict,
+                  (unsigned long long)a.line, a.reason, b.verdict, (unsigned long long)b.line,
+                  b.reason);
+    ck_assert_str_eq(a.reason, b.reason);
+    ck_assert_str_eq(a.last_hash, b.last_hash);
+    ck_assert_str_eq(a.first_prev, b.first_prev);
+}
+
+START_TEST(test_verify_pairs)
+{
+    for (int keyed = 0; keyed < 2; keyed++) {
+        const unsigned char *key = keyed ? KEY : NULL;
+        size_t keylen = keyed ? KEYLEN : 0;
+        struct gw_buf b, d;
+        char prev[AUDIT_HASH_HEX + 1], hash[AUDIT_HASH_HEX + 1], path[600];
+        gw_buf_init(&b, 1 << 20);
+        gw_buf_init(&d, 1 << 20);
+        memcpy(prev, ZERO, sizeof prev);
+        /* records of many lengths (1 to 9 blocks), one in another form, one escaped */
+        for (int i = 0; i < 40; i++) {
+            if (i == 17) {
+                append_noncanonical(&b, prev, key, keylen, i);
+                continue;
+            }
+            struct audit_record r;
+            audit_record_init(&r);
+            r.ts_ms = 1795000000000 + i * 1000;
+            r.event = "upload";
+            r.status = i == 23 ? "fa\"iled" : "ok";
+            size_t pl = (size_t)(i * 37 % 500);
+            memset(path, 'p', pl);
+            path[0] = '/';
+            path[pl] = '\0';
+            r.path = path;
+            ck_assert_int_eq(audit_encode(&r, prev, key, keylen, &b, hash), 0);
+            memcpy(prev, hash, sizeof prev);
+        }
+        struct audit_verify_result res = verify_mode(b.data, b.len, key, keylen, true);
+        ck_assert_msg(res.verdict == AUDIT_INTACT && res.records == 40, "%s", res.reason);
+        verify_both_ways(b.data, b.len, key, keylen);
+        verify_both_ways(b.data, b.len, NULL, 0);
+        for (int line = 1; line <= 40; line++) {
+            /* one byte edited */
+            char *t = strdup(b.data);
+            t[line_off(t, line) + 3] ^= 1;
+            verify_both_ways(t, b.len, key, keylen);
+            free(t);
+            /* deleted */
+            gw_buf_reset(&d);
+            gw_buf_append(&d, b.data, line_off(b.data, line));
+            if (line < 40)
+                gw_buf_append(&d, b.data + line_off(b.data, line + 1),
+                              b.len - line_off(b.data, line + 1));
+            verify_both_ways(d.data, d.len, key, keylen);
+            /* cut inside it */
+            verify_both_ways(b.data, line_off(b.data, line) + 20, key, keylen);
+            /* swapped with the next */
+            if (line < 40) {
+                gw_buf_reset(&d);
+                gw_buf_append(&d, b.data, line_off(b.data, line));
+                gw_buf_append(&d, b.data + line_off(b.data, line + 1), line_len(b.data, line + 1));
+                gw_buf_append(&d, b.data + line_off(b.data, line), line_len(b.data, line));
+                if (line < 39)
+                    gw_buf_append(&d, b.data + line_off(b.data, line + 2),
+                                  b.len - line_off(b.data, line + 2));
+                verify_both_ways(d.data, d.len, key, keylen);
+            }
+            /* moved three lines down */
+            if (line < 37) {
+                gw_buf_reset(&d);
+                gw_buf_append(&d, b.data, line_off(b.data, line));
+                gw_buf_append(&d, b.data + line_off(b.data, line + 1),
+                              line_off(b.data, line + 4) - line_off(b.data, line + 1));
+                gw_buf_append(&d, b.data + line_off(b.data, line), line_len(b.data, line));
+                gw_buf_append(&d, b.data + line_off(b.data, line + 4),
+                              b.len - line_off(b.data, line + 4));
+                verify_both_ways(d.data, d.len, key, keylen);
+            }
+            /* junk line before it */
+            gw_buf_reset(&d);
+            gw_buf_append(&d, b.data, line_off(b.data, line));
+            gw_buf_puts(&d, "not a record\n");
+            gw_buf_append(&d, b.data + line_off(b.data, line), b.len - line_off(b.data, line));
+            verify_both_ways(d.data, d.len, key, keylen);
+        }
+        gw_buf_free(&d);
+        gw_buf_free(&b);
+    }
+}
+END_TEST
+
 Suite *gateway_audit_suite(void)
 {
     Suite *s = suite_create("gateway/audit");
@@ -1679,6 +2136,9 @@ Suite *gateway_audit_suite(void)
     } cases[] = {
         {"format_parse_ts", test_ts},
         {"record_valid", test_record_valid},
+        {"parse_line_fast", test_parse_line_fast},
+        {"verify_mixed_forms", test_verify_mixed_forms},
+        {"verify_pairs", test_verify_pairs},
         {"encode", test_encode_matches_independent_fixture},
         {"encode_errors", test_encode_errors_and_now},
         {"parse_line", test_parse_line},

@@ -421,6 +421,16 @@ START_TEST(test_query_raw_forms)
     ck_assert_int_eq(query_count(dir, log, "--path", "*/e", NULL, NULL), 1);
     ck_assert_int_eq(query_count(dir, log, "--path", "/in/caf\xc3\xa9", NULL, NULL), 1);
     ck_assert_int_eq(query_count(dir, log, "--path", "user", NULL, NULL), 1);
+    /* the literal needles of globs (start, end, whole) skip no line that matches,
+     * escaped or spaced out */
+    ck_assert_int_eq(query_count(dir, log, "--path", "*/d", NULL, NULL), 1);
+    ck_assert_int_eq(query_count(dir, log, "--path", "*c", NULL, NULL), 1);
+    ck_assert_int_eq(query_count(dir, log, "--path", "*/b", NULL, NULL), 1);
+    ck_assert_int_eq(query_count(dir, log, "--path", "/in/?", NULL, NULL), 6);
+    ck_assert_int_eq(query_count(dir, log, "--path", "/in/[a-c]", NULL, NULL), 3);
+    ck_assert_int_eq(query_count(dir, log, "--path", "/in/d", NULL, NULL), 1);
+    ck_assert_int_eq(query_count(dir, log, "--path", "/in/b", NULL, NULL), 1);
+    ck_assert_int_eq(query_count(dir, log, "--path", "*caf\xc3\xa9", NULL, NULL), 1);
     ck_assert_int_eq(query_count(dir, log, "--event", "upload", "--user", "alice"), 4);
     ck_assert_int_eq(query_count(dir, log, "--event", "upload,rename", "--status", "ok"), 7);
     ck_assert_int_eq(query_count(dir, log, "--status", "failed", NULL, NULL), 1);
