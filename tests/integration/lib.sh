@@ -95,7 +95,7 @@ ferry_stop() {
 
 _cleanup() {
     local rc=$?
-    declare -F peer_cleanup >/dev/null && peer_cleanup
+    command -v peer_cleanup >/dev/null && peer_cleanup
     for p in $_bg_pids; do kill "$p" 2>/dev/null; done
     if [ -n "$FERRY_PID" ]; then
         kill -TERM "$FERRY_PID" 2>/dev/null

@@ -2,7 +2,9 @@
 # WebDAV with cadaver (neon): a scripted session doing mkcol, put, get, move, lock, a
 # listing that shows the lock, and unlock. cadaver only asks about an untrusted
 # certificate on a terminal, so it runs under script(1) and the first answer is "y";
-# credentials come from a .netrc in a temporary HOME.
+# credentials come from a .netrc in a temporary HOME. The pty's echo is off: readline
+# echoes each line itself when it reads it, so commands typed ahead are not echoed into
+# the middle of an earlier command's output.
 . tests/integration/lib.sh
 
 ferry_start
@@ -20,7 +22,7 @@ out=$({
     printf 'mkcol coll\ncd coll\nput local.bin\nget local.bin got.bin\nmove local.bin moved.bin\n'
     printf 'lock moved.bin\ndiscover moved.bin\nls\nunlock moved.bin\ndiscover moved.bin\nquit\n'
     sleep 3
-} | HOME="$W/home" timeout 60 script -qec "cadaver https://127.0.0.1:$HTTPS_PORT/" /dev/null 2>&1 |
+} | HOME="$W/home" timeout 60 script -qec "stty -echo; cadaver https://127.0.0.1:$HTTPS_PORT/" /dev/null 2>&1 |
     tr -d '\r')
 echo "$out"
 cd "$FERRY_SRC" || fail "cd back"
