@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,11 +349,113 @@ void ftpc_verify_copy(struct ftpc *c, const char *dir, const struct ftpc_listing
 
 #define WRITEBACK_STEP (8u << 20)
 
+/* Big files are hashed by a second thread that reads back what the download wrote
+ * (from the page cache), so the SHA-256 runs beside the transfer instead of inside it:
+ * on a 4 GiB file that is the difference between the hash adding ~3.5 s and adding
+ * nothing while a second core is free. Small files hash inline: a thread per file
+ * would cost more than it saves. */
+#define HASH_THREAD_MIN (16u << 20)
+#define HASH_PUBLISH_STEP (1u << 20)
+#define HASH_READ_BUF (256u << 10)
+
+struct hasher {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    EVP_MD_CTX *md;
+    uint64_t avail;   /* bytes [0, avail) are in the file (the download published them) */
+    bool final, stop; /* final: avail is the whole file; stop: give up */
+    int err;          /* the thread's result, read after the join */
+};
+
+static void *hasher_main(void *arg)
+{
+    struct hasher *h = arg;
+    char *buf = malloc(HASH_READ_BUF);
+    uint64_t hashed = 0, blocked_at = UINT64_MAX;
+    if (!buf) {
+        h->err = GW_ERR_NOMEM;
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&h->mu);
+        /* blocked_at: the file ended before avail (a hole still to be set by ftruncate);
+         * wait for more, not in a loop. */
+        while (!h->stop && !h->final && (hashed >= h->avail || h->avail == blocked_at))
+            pthread_cond_wait(&h->cv, &h->mu);
+        uint64_t end = h->avail;
+        bool stop = h->stop, fin = h->final;
+        pthread_mutex_unlock(&h->mu);
+        if (stop || (fin && hashed >= end))
+            break;
+        while (hashed < end) {
+            size_t want = end - hashed < HASH_READ_BUF ? (size_t)(end - hashed) : HASH_READ_BUF;
+            ssize_t r = pread(h->fd, buf, want, (off_t)hashed);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 || (r == 0 && fin)) {
+                h->err = r < 0 ? gw_err_from_errno(errno) : GW_ERR_IO;
+                goto done;
+            }
+            if (r == 0) {
+                blocked_at = end;
+                break;
+            }
+            EVP_DigestUpdate(h->md, buf, (size_t)r);
+            hashed += (uint64_t)r;
+        }
+    }
+done:
+    free(buf);
+    return NULL;
+}
+
+static void hasher_publish(struct hasher *h, uint64_t avail, bool final)
+{
+    pthread_mutex_lock(&h->mu);
+    h->avail = avail;
+    h->final = h->final || final;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Stops (stop) or finishes the thread and returns its result. */
+static int hasher_end(struct hasher *h, bool stop)
+{
+    pthread_mutex_lock(&h->mu);
+    h->stop = h->stop || stop;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->th, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    return h->err;
+}
+
+static int hasher_start(struct hasher *h, int fd, EVP_MD_CTX *md, uint64_t avail)
+{
+    memset(h, 0, sizeof *h);
+    h->fd = fd;
+    h->md = md;
+    h->avail = avail;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    if (pthread_create(&h->th, NULL, hasher_main, h) != 0) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        return GW_ERR_NOMEM;
+    }
+    return 0;
+}
+
 struct file_sink {
     int fd;
     EVP_MD_CTX *md;
+    struct hasher *hasher; /* NULL: hash inline */
     uint64_t done, total;
-    uint64_t kicked; /* bytes handed to writeback (sync_file_range) so far */
+    uint64_t kicked;    /* bytes handed to writeback (sync_file_range) so far */
+    uint64_t published; /* bytes handed to the hasher so far */
     const struct ftpc_fetch_opts *o;
 };
 
@@ -389,8 +493,13 @@ static int sink_file(void *ctx, const void *buf, size_t n)
         p += w;
         left -= (size_t)w;
     }
-    EVP_DigestUpdate(fs->md, buf, n);
     fs->done += n;
+    if (!fs->hasher) {
+        EVP_DigestUpdate(fs->md, buf, n);
+    } else if (fs->done - fs->published >= HASH_PUBLISH_STEP) {
+        hasher_publish(fs->hasher, fs->done, false);
+        fs->published = fs->done;
+    }
     /* Start the disk writing while the rest arrives, so that the fsync (or the batch's
      * syncfs) at the end has little left to wait for. */
     if (fs->done - fs->kicked >= WRITEBACK_STEP) {
@@ -594,6 +703,7 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
 {
     char part[4096], origin[64], have[64];
     struct file_sink fs = {.fd = -1, .o = o};
+    struct hasher hasher;
     char *rpath = join_remote(dir, e->raw);
     int rc = 0;
     memset(r, 0, sizeof *r);
@@ -638,12 +748,14 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
         goto out;
     }
     struct stat st;
+    bool threaded = size >= HASH_THREAD_MIN;
     ssize_t hl = fresh ? -1 : fgetxattr(fs.fd, FTPC_ORIGIN_XATTR, have, sizeof have - 1);
     if (!fresh && fstat(fs.fd, &st) == 0 && hl > 0 && (size_t)hl == strlen(origin) &&
         memcmp(have, origin, (size_t)hl) == 0 && (uint64_t)st.st_size <= size) {
         r->offset = (uint64_t)st.st_size;
         r->resumed = r->offset > 0;
-        if (hash_prefix(fs.fd, fs.md, r->offset) != 0)
+        /* The hash thread reads the kept prefix itself. */
+        if (!threaded && hash_prefix(fs.fd, fs.md, r->offset) != 0)
             r->offset = 0, r->resumed = false, EVP_DigestInit_ex(fs.md, EVP_sha256(), NULL);
     }
     if (!fresh && r->offset == 0 && ftruncate(fs.fd, 0) != 0) {
@@ -655,6 +767,14 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
     fsetxattr(fs.fd, FTPC_ORIGIN_XATTR, origin, strlen(origin), 0);
     fs.done = r->offset;
     fs.kicked = r->offset;
+    fs.published = r->offset;
+    if (threaded && hasher_start(&hasher, fs.fd, fs.md, r->offset) == 0)
+        fs.hasher = &hasher;
+    else if (threaded && r->offset && hash_prefix(fs.fd, fs.md, r->offset) != 0) {
+        rc = GW_ERR_IO;
+        snprintf(r->reason, sizeof r->reason, "cannot read back %.512s", part);
+        goto out;
+    }
     int delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 1000;
     for (int attempt = 0;; attempt++) {
         uint64_t got = 0;
@@ -692,6 +812,15 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
         rc = gw_err_from_errno(errno);
         snprintf(r->reason, sizeof r->reason, "fsync %.512s: %s", part, strerror(errno));
         goto out;
+    }
+    if (fs.hasher) {
+        hasher_publish(fs.hasher, fs.done, true);
+        rc = hasher_end(fs.hasher, false);
+        fs.hasher = NULL;
+        if (rc != 0) {
+            snprintf(r->reason, sizeof r->reason, "hashing %.512s: %s", part, gw_strerror(rc));
+            goto out;
+        }
     }
     unsigned char md[32];
     unsigned mdlen = 0;
@@ -732,6 +861,8 @@ int ftpc_fetch(struct ftpc *c, const char *dir, const struct ftpc_listing *listi
     fsync_dir_of(local_path);
 out:
     r->status = rc;
+    if (fs.hasher)
+        hasher_end(fs.hasher, true); /* before the fd it reads is closed */
     if (fs.fd >= 0)
         close(fs.fd);
     EVP_MD_CTX_free(fs.md);
