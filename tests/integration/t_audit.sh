@@ -272,6 +272,19 @@ if errors:
     print(errors); sys.exit(1)
 PY
 }
+settle() { # waits until the server has written every record (the log stops growing):
+    # sessions send their records without waiting, and a logout is written when the
+    # session is reaped, so records may still be arriving when the clients are done.
+    # Rotating by hand under a writer races like logrotate's own copytruncate does.
+    local a b i
+    b=$(stat -c %s "$RA" 2>/dev/null)
+    for i in $(seq 40); do
+        sleep 0.25
+        a=$(stat -c %s "$RA" 2>/dev/null)
+        [ "$a" = "$b" ] && return 0
+        b=$a
+    done
+}
 shift_rotations() { # logrotate's renames (.N -> .N+1, oldest first) and delaycompress
     local n
     for n in $(ls "$RS" | sed -n 's/^audit\.jsonl\.\([0-9]*\)\(\.gz\)\{0,1\}$/\1/p' | sort -rn | uniq); do
@@ -287,17 +300,22 @@ out=$("$FERRY_BIN" audit rotate --state "$RS" --compress) || fail "audit rotate 
 assert_contains "$out" "rotated to $RA.1" "audit rotate says what it did"
 [ -f "$RA.2.gz" ] && [ -f "$RA.1" ] || fail "audit rotate --compress: $(ls "$RS")"
 rot_sessions rot3
+settle
 shift_rotations; mv "$RA" "$RA.1"; : > "$RA"; chmod 600 "$RA"   # create
 rot_sessions rot4
+settle
 shift_rotations; mv "$RA" "$RA.1"                               # nocreate
 rot_sessions rot5
+settle
 shift_rotations; cp "$RA" "$RA.1"; : > "$RA"                    # copytruncate
 rot_sessions rot6
+settle
 nrot=6
 if PATH=$PATH:/usr/sbin command -v logrotate >/dev/null 2>&1; then
     # the shipped snippet, pointed at this state dir, run by logrotate itself
     sed -e "s|/var/lib/ferry|$RS|; s|/var/log/ferry/xferlog|$FERRY_DIR/xferlog-unused|" \
         -e '/^ *su /d' doc/logrotate.ferry > "$FERRY_DIR/logrotate.conf"
+    settle
     before=$(ls "$RS" | grep -c '^audit\.jsonl\.')
     PATH=$PATH:/usr/sbin logrotate -f -s "$FERRY_DIR/logrotate.status" "$FERRY_DIR/logrotate.conf" ||
         fail "logrotate with doc/logrotate.ferry"
