@@ -70,8 +70,8 @@ int gw_proxy_read(int fd, int timeout_ms, struct gw_proxy_hdr *h)
     }
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *addr, size_t addrsz, char *remote,
-                        size_t remotesz)
+void gw_format_addr(const struct sockaddr_storage *ss, char *addr, size_t addrsz, char *remote,
+                    size_t remotesz)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
@@ -84,7 +84,7 @@ static void format_addr(const struct sockaddr_storage *ss, char *addr, size_t ad
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         port = ntohs(in6->sin6_port);
     }
-    /* The same spelling as the parent's (server.c): IPv4-mapped shown as IPv4. */
+    /* IPv4-mapped addresses are shown as IPv4. */
     const char *hp = strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host;
     snprintf(addr, addrsz, "%s", hp);
     if (strchr(hp, ':'))
@@ -152,7 +152,7 @@ int gw_proxy_session_start(struct gw_session *s, const char *lname)
         return 0;
     }
     char addr[sizeof s->remote_addr], remote[sizeof s->remote];
-    format_addr(&h.src, addr, sizeof addr, remote, sizeof remote);
+    gw_format_addr(&h.src, addr, sizeof addr, remote, sizeof remote);
     rc = tell_parent(s, addr, &h.src);
     if (rc < 0) {
         gw_log(GW_LOG_WARN, "%s connection from %s via proxy %s refused: %s", lname, remote,
@@ -210,6 +210,6 @@ int gw_proxy_check_claim(const struct gw_config *cfg, const char *peer_addr, con
         return GW_ERR_PERM;
     if (port < 0 || port > 65535 || !numeric_addr(addr, (uint16_t)port, &client))
         return GW_ERR_PROTO;
-    format_addr(&client, addr_out, addrsz, remote_out, remotesz);
+    gw_format_addr(&client, addr_out, addrsz, remote_out, remotesz);
     return 0;
 }

@@ -49,4 +49,9 @@ int gw_proxy_check_claim(const struct gw_config *cfg, const char *peer_addr, con
                          int64_t port, char *addr_out, size_t addrsz, char *remote_out,
                          size_t remotesz);
 
+/* Spells a socket address as the audit log and limits do: addr "192.0.2.1" or
+ * "2001:db8::1" (IPv4-mapped shown as IPv4), remote "addr:port" / "[addr]:port". */
+void gw_format_addr(const struct sockaddr_storage *ss, char *addr, size_t addrsz, char *remote,
+                    size_t remotesz);
+
 #endif

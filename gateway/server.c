@@ -109,28 +109,6 @@ static int64_t now_ms(void)
     return gw_now_ms();
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *addr, size_t addrsz, char *remote,
-                        size_t remotesz)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-    }
-    const char *h = strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host;
-    snprintf(addr, addrsz, "%s", h);
-    if (strchr(h, ':'))
-        snprintf(remote, remotesz, "[%s]:%u", h, port);
-    else
-        snprintf(remote, remotesz, "%s:%u", h, port);
-}
-
 int gw_mkdir_beneath(const char *base, const char *rel, unsigned mode)
 {
     int rc = 0;
@@ -802,7 +780,7 @@ static void accept_one(size_t li)
         return;
     struct psess p;
     memset(&p, 0, sizeof p);
-    format_addr(&peer, p.addr, sizeof p.addr, p.remote, sizeof p.remote);
+    gw_format_addr(&peer, p.addr, sizeof p.addr, p.remote, sizeof p.remote);
     const struct gw_config *cfg = S.ctx->cfg;
     const char *refuse = NULL;
     if (S.stopping)

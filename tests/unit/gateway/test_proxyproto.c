@@ -258,9 +258,9 @@ START_TEST(test_v2_rejected)
     memcpy(pl + 12, over, sizeof over);
     n = v2(b, 0x21, 0x11, pl, 12 + sizeof over);
     ck_assert_int_eq(gw_proxy_parse(b, n, &h), GW_ERR_PROTO);
-    const unsigned char stub[] = {0x01, 0}; /* truncated TLV header */
-    memcpy(pl + 12, stub, sizeof stub);
-    n = v2(b, 0x21, 0x11, pl, 12 + sizeof stub);
+    const unsigned char cut_tlv[] = {0x01, 0}; /* truncated TLV header */
+    memcpy(pl + 12, cut_tlv, sizeof cut_tlv);
+    n = v2(b, 0x21, 0x11, pl, 12 + sizeof cut_tlv);
     ck_assert_int_eq(gw_proxy_parse(b, n, &h), GW_ERR_PROTO);
     const unsigned char huge[] = {0x01, 0xff, 0xff};
     memcpy(pl + 12, huge, sizeof huge);
