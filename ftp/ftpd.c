@@ -334,7 +334,9 @@ static int login_failed(struct ftpd_sess *fs, int result)
     fs->have_user = false;
     if (result == GW_AUTH_THROTTLED) {
         fs->quit = true;
-        return ftpd_reply(fs, 421, "Too many failed logins from your address, try later.");
+        /* Throttled address, full login queue or shared state database down: the
+         * server log says which; the client only learns to come back later. */
+        return ftpd_reply(fs, 421, "Login temporarily refused, try again later.");
     }
     if (result < 0) {
         fs->quit = true;

@@ -223,9 +223,14 @@ static int pasv_accept(struct ftpd_sess *fs)
         /* From a balancer forwarding this node's passive ports with send-proxy-v2 (EPSV
          * clients connect to the balancer's address): the connection's own PROXY header
          * names the client, which must be the control connection's. */
+        /* Not every data connection from the balancer's address carries a header: a
+         * balancer that does not forward the passive ports, or a client on the
+         * balancer's own host, connects without one, and for a download it then sends
+         * nothing at all. A balancer sends the header with the connection, so a short
+         * wait tells the two apart without costing such a transfer seconds. */
         struct gw_proxy_hdr h;
         if (gw_proxy_peer_trusted(fs->cfg, (struct sockaddr *)&peer) &&
-            gw_proxy_read(fd, GW_PROXY_TIMEOUT_MS, &h) == 0 && h.has_addr)
+            gw_proxy_read(fd, GW_PROXY_DATA_TIMEOUT_MS, &h) == 0 && h.has_addr)
             memcpy(&peer, &h.src, sizeof peer);
         if (ftpd_same_addr(&peer, &fs->s->peer))
             return fd;

@@ -1555,20 +1555,6 @@ fail:
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? gw_err_from_errno(errno) : GW_ERR_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* True when path names the file open as fd; false when it names another file or
  * nothing (renamed away). Errors other than ENOENT count as "same": when we cannot
  * tell, we keep writing where we are. */
@@ -1653,7 +1639,7 @@ static void emit_outputs(struct audit_log *log, const struct audit_record *r, co
         gw_buf_reset(&log->aux);
         rc = audit_xferlog_line(r, &log->aux);
         if (rc == 0)
-            rc = write_all(log->xfd, log->aux.data, log->aux.len);
+            rc = gw_write_all(log->xfd, log->aux.data, log->aux.len);
         output_status(log, rc, "xferlog");
     }
     if (log->use_syslog) {
@@ -1671,42 +1657,77 @@ static void emit_outputs(struct audit_log *log, const struct audit_record *r, co
 
 int audit_append(struct audit_log *log, const struct audit_record *r)
 {
-    char hash[AUDIT_HASH_HEX + 1];
+    return audit_append_many(log, r, 1);
+}
+
+int audit_append_many(struct audit_log *log, const struct audit_record *recs, size_t n)
+{
+    char hash[AUDIT_HASH_HEX + 1], first_prev[AUDIT_HASH_HEX + 1];
     bool partial = false;
     int rc;
 
-    if (!log || log->fd < 0)
+    if (!log || log->fd < 0 || (n > 0 && !recs))
         return GW_ERR_INVAL;
-    /* One time for the record and its xferlog and syslog lines. */
-    struct audit_record rec = *r;
-    if (rec.ts_ms <= 0)
-        rec.ts_ms = wall_ms();
+    if (n == 0)
+        return 0;
+    /* One lock, one rotation check and one write(2) for the whole batch: a busy parent
+     * appends what every session sent since its last wake-up at once. Each record's
+     * timestamp is fixed first, for the record and its xferlog and syslog lines. */
+    int64_t now = wall_ms();
     bool locked = lock_fd(log->fd, LOCK_EX);
     follow_path(log, &locked);
     rc = sync_tail(log, &partial);
     if (rc < 0)
         goto unlock;
     gw_buf_reset(&log->line);
-    /* A truncated record stays a line of its own; our record starts on the next. */
+    memcpy(first_prev, log->last, sizeof first_prev);
+    /* A truncated record stays a line of its own; our records start on the next. */
     if (partial)
         rc = gw_buf_putc(&log->line, '\n');
-    if (rc == 0)
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct audit_record rec = recs[i];
+        if (rec.ts_ms <= 0)
+            rec.ts_ms = now;
         rc = encode_with(&log->h, &rec, log->last, &log->line, hash);
-    if (rc < 0)
-        goto unlock;
-    rc = write_all(log->fd, log->line.data, log->line.len);
+        if (rc == 0)
+            memcpy(log->last, hash, sizeof hash);
+    }
     if (rc < 0) {
-        log->expect_size = -1; /* part of it may be there: look again next time */
+        memcpy(log->last, first_prev, sizeof first_prev); /* nothing was written */
         goto unlock;
     }
-    memcpy(log->last, hash, sizeof hash);
+    rc = gw_write_all(log->fd, log->line.data, log->line.len);
+    if (rc < 0) {
+        /* Part of it may be there: look again next time (sync_tail re-reads the tail,
+         * so the chain continues from what the file really ends with). */
+        memcpy(log->last, first_prev, sizeof first_prev);
+        log->expect_size = -1;
+        goto unlock;
+    }
     off_t pos = lseek(log->fd, 0, SEEK_CUR);
     log->expect_size = pos >= 0 ? pos : -1;
 unlock:
     if (locked)
         lock_fd(log->fd, LOCK_UN);
-    if (rc == 0)
-        emit_outputs(log, &rec, hash);
+    if (rc == 0) {
+        /* The outputs want each record's hash: re-derive it from the line just
+         * written rather than keep n hashes around. */
+        const char *p = log->line.data, *end = log->line.data + log->line.len;
+        if (partial)
+            p++; /* the '\n' ending a truncated line before the batch */
+        for (size_t i = 0; i < n && p < end; i++) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl || nl - p < AUDIT_HASH_HEX + 2)
+                break;
+            struct audit_record rec = recs[i];
+            if (rec.ts_ms <= 0)
+                rec.ts_ms = now;
+            memcpy(hash, nl - 2 - AUDIT_HASH_HEX, AUDIT_HASH_HEX); /* ...,"hash":"HEX"} */
+            hash[AUDIT_HASH_HEX] = '\0';
+            emit_outputs(log, &rec, hash);
+            p = nl + 1;
+        }
+    }
     return rc;
 }
 

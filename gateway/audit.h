@@ -101,6 +101,11 @@ struct audit_log;
 int audit_open(const char *path, const unsigned char *key, size_t keylen, struct audit_log **out);
 /* Appends one record (one write(2), retried on EINTR and short writes). */
 int audit_append(struct audit_log *log, const struct audit_record *r);
+/* Appends n records in order with one lock, one rotation check and one write(2): the
+ * batch is chained as n single appends would be (records with ts_ms <= 0 all get the
+ * time of the call). All or nothing as far as the chain is concerned: on an error the
+ * next append continues from what the file really ends with. */
+int audit_append_many(struct audit_log *log, const struct audit_record *recs, size_t n);
 /* Closes and reopens the file at the same path (log rotation), keeping the chain: a
  * new empty file continues from the last hash written; a non-empty one from its tail. */
 int audit_reopen(struct audit_log *log);

@@ -31,7 +31,7 @@ enum gw_doctor_status { GW_DOCTOR_OK = 0, GW_DOCTOR_WARN, GW_DOCTOR_FAIL };
 
 struct gw_doctor_item {
     enum gw_doctor_status status;
-    char check[32];    /* "ports", "state", "tls", "host-key", "users", "root", ... */
+    char check[32];    /* "ports", "state", "state-db", "tls", "host-key", "users", ... */
     char message[512]; /* what was found */
     char fix[512];     /* what to do; "" when OK */
 };

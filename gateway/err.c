@@ -2,6 +2,7 @@
 #include "gateway/err.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 const char *gw_strerror(int err)
 {
@@ -65,4 +66,19 @@ int gw_err_from_errno(int e)
     case EOVERFLOW: return GW_ERR_RANGE;
     }
     return GW_ERR_IO;
+}
+
+int gw_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? gw_err_from_errno(errno) : GW_ERR_IO;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }

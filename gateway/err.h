@@ -3,6 +3,8 @@
 #ifndef FERRY_GATEWAY_ERR_H
 #define FERRY_GATEWAY_ERR_H
 
+#include <stddef.h>
+
 enum gw_err {
     GW_OK = 0,
     GW_ERR_NOMEM = -1,    /* out of memory */
@@ -36,5 +38,10 @@ const char *gw_strerror(int err);
 
 /* Maps an errno value to the closest GW_ERR_* code. */
 int gw_err_from_errno(int e);
+
+/* Writes all n bytes to fd, retrying EINTR and short writes: 0 or the GW_ERR_* of the
+ * failing write(2) (GW_ERR_IO when it wrote nothing without an error). For the
+ * state files and logs, which must not be left with half a line. */
+int gw_write_all(int fd, const void *p, size_t n);
 
 #endif

@@ -19,6 +19,9 @@
 /* How long a trusted balancer may take to send its header (HAProxy sends it with the
  * connection). */
 #define GW_PROXY_TIMEOUT_MS 5000
+/* The same for an FTP passive data connection, where a header is optional (see
+ * ftp/ftpd_data.c): the header comes with the connection or not at all. */
+#define GW_PROXY_DATA_TIMEOUT_MS 300
 
 /* Reads one PROXY header off fd, exactly: on success no byte after the header has been
  * consumed. Waits at most timeout_ms in total. Returns 0 with *h filled, GW_ERR_PROTO

@@ -757,20 +757,6 @@ int auth_db_format(const struct auth_db *db, struct gw_buf *out)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return gw_err_from_errno(errno);
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int auth_db_save(const struct auth_db *db, const char *path)
 {
     int rc;
@@ -798,7 +784,7 @@ int auth_db_save(const struct auth_db *db, const char *path)
         rc = gw_err_from_errno(errno);
         goto out_tmp;
     }
-    rc = write_all(fd, gw_buf_str(&b), b.len);
+    rc = gw_write_all(fd, gw_buf_str(&b), b.len);
     if (rc < 0)
         goto out_tmp;
     if (fsync(fd) < 0) {

@@ -83,6 +83,10 @@ struct vfs_file {
     struct hasher *hs; /* helper thread hashing behind the transfer, or NULL */
     bool cached;    /* sum holds the file's SHA-256 from its cache attribute */
     unsigned char sum[32];
+    /* Size and mtime when the commit made the upload visible: the hash running behind
+     * it is good only while they hold (see vfs_sha256). */
+    bool cst_ok;
+    struct vfs_stat cst;
 };
 
 struct vfs_dir {
@@ -986,6 +990,12 @@ bool vfs_sha256(const struct vfs_file *f, unsigned char out[32])
      * logically unchanged, hence the const in the interface. */
     if (!hasher_drain((struct vfs_file *)f))
         return false;
+    /* Once committed the file is anyone's: if it changed while the hash was catching
+     * up, what the hash re-read may not be what was uploaded. No hash beats a wrong one
+     * (it would also go into the cache attribute). */
+    if (f->cst_ok && (f->ops->fstat(f->fh, &st) < 0 || st.size != f->cst.size ||
+                      st.mtime != f->cst.mtime || st.mtime_nsec != f->cst.mtime_nsec))
+        return false;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int len = 0;
     if (c && EVP_MD_CTX_copy_ex(c, f->md) && EVP_DigestFinal_ex(c, out, &len) && len == 32)
@@ -1034,8 +1044,10 @@ static int commit(struct vfs_file *f)
         rc = dir ? f->ops->fsync_dir(f->be, dir) : GW_ERR_NOMEM;
         free(dir);
     }
-    if (rc == 0)
+    if (rc == 0) {
         f->committed = true;
+        f->cst_ok = !f->fh_closed && f->ops->fstat && f->ops->fstat(f->fh, &f->cst) == 0;
+    }
     return rc;
 }
 
@@ -1335,6 +1347,21 @@ int vfs_unlink(struct vfs *v, const char *path)
         loc.ops->unlink(loc.be, ppath) == 0)
         rc = 0;
     return rc;
+}
+
+int vfs_discard_partial(struct vfs *v, const char *path)
+{
+    struct vloc loc;
+    struct vfs_stat pst;
+    char ppath[GW_MAX_PATH];
+    int rc = locate_w(v, path, &loc);
+    if (rc < 0)
+        return rc;
+    if (!loc.ops->unlink)
+        return GW_ERR_NOTSUP;
+    if (!own_partial(v, &loc, ppath, sizeof ppath, &pst))
+        return GW_ERR_NOENT;
+    return loc.ops->unlink(loc.be, ppath);
 }
 
 /* Locates the two paths of a rename or link. Neither may be "/" or a mount point

@@ -181,6 +181,9 @@ int vfs_mkdir(struct vfs *v, const char *path, uint32_t mode);
 int vfs_rmdir(struct vfs *v, const char *path);
 /* Also removes the caller's pending partial for path; succeeds when either existed. */
 int vfs_unlink(struct vfs *v, const char *path);
+/* Removes only the caller's pending partial for path (an upload cancelled), leaving a
+ * complete file of that name alone. GW_ERR_NOENT when there is none. */
+int vfs_discard_partial(struct vfs *v, const char *path);
 /* Renames; fails with GW_ERR_EXIST when to exists and overwrite is false. */
 int vfs_rename(struct vfs *v, const char *from, const char *to, bool overwrite);
 int vfs_set_mtime(struct vfs *v, const char *path, int64_t mtime);

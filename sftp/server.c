@@ -19,8 +19,10 @@
 #define HANDLE_LEN 8 /* uint32 slot, uint32 generation */
 #define HASH_LEN 32  /* SHA-256 */
 #define READ_HDR 13  /* length, type, id, data length of a DATA reply */
-
-enum hkind { H_FREE = 0, H_FILE, H_DIR };
+/* H_SETTLE: an upload committed and answered, its handle string already invalid, its
+ * audit record waiting for the hash (sftpd_server_settle). There is at most one: the
+ * next request waits for it (dispatch). */
+enum hkind { H_FREE = 0, H_FILE, H_DIR, H_SETTLE };
 
 struct handle {
     enum hkind kind;
@@ -39,6 +41,9 @@ struct handle {
     bool set_mode, set_mtime;
     uint32_t mode;
     int64_t mtime;
+    bool committed; /* commit_upload() ran: commit_rc is its result */
+    int commit_rc;
+    int64_t ended_ms; /* when the commit ended: the transfer's end for the audit */
 };
 
 struct sftpd_server {
@@ -47,6 +52,7 @@ struct sftpd_server {
     struct handle *h;
     unsigned nh;                   /* slots in h */
     unsigned open, files, uploads; /* open handles; of them files; of them for writing */
+    unsigned settling;             /* of the open handles, H_SETTLE ones */
     unsigned next;                 /* where the search for a free slot starts */
     uint8_t *scratch;              /* SFTPD_MAX_RW bytes for hashing, allocated on first use */
 };
@@ -148,6 +154,8 @@ static void release(struct sftpd_server *srv, struct handle *h)
             srv->files--;
         if (h->kind == H_FILE && h->writing)
             srv->uploads--;
+        if (h->kind == H_SETTLE)
+            srv->settling--;
     }
     free(h->path);
     uint32_t gen = h->gen;
@@ -155,8 +163,21 @@ static void release(struct sftpd_server *srv, struct handle *h)
     h->gen = gen;
 }
 
-/* Closes a file handle and writes its transfer record. complete = false: the session
- * is ending (an upload keeps its partial). Returns the close's error. */
+/* Commits an upload (fsync, rename over the target; nothing for in-place writes) once
+ * per handle; returns the commit's error. */
+static int commit_upload(struct handle *h)
+{
+    if (h->committed)
+        return h->commit_rc;
+    h->committed = true;
+    h->commit_rc = vfs_commit(h->f);
+    h->ended_ms = mono_ms();
+    return h->commit_rc;
+}
+
+/* Closes a file handle (H_FILE, or H_SETTLE: committed already) and writes its
+ * transfer record, waiting for the hash if it is still catching up. complete = false:
+ * the session is ending (an upload keeps its partial). Returns the close's error. */
 static int close_file(struct sftpd_server *srv, struct handle *h, bool complete)
 {
     struct audit_record r;
@@ -164,6 +185,7 @@ static int close_file(struct sftpd_server *srv, struct handle *h, bool complete)
     unsigned char sum[HASH_LEN];
     char hex[2 * HASH_LEN + 1];
     bool commit = complete && !h->failed;
+    int rc = commit && h->writing ? commit_upload(h) : 0;
 
     audit_record_init(&r);
     r.event = h->writing ? "upload" : "download";
@@ -177,11 +199,15 @@ static int close_file(struct sftpd_server *srv, struct handle *h, bool complete)
             snprintf(hex + 2 * i, 3, "%02x", sum[i]);
         r.sha256 = hex;
     }
-    int rc = vfs_close(h->f, commit);
+    /* A failed commit keeps the partial for a resume, as an abort does. */
+    int crc = vfs_close(h->f, commit && rc == 0);
     h->f = NULL;
+    if (rc == 0)
+        rc = crc;
     if (rc == 0 && commit && h->writing) {
-        /* Attributes sent for the upload (OpenSSH `put -p`) now that the file exists;
-         * the upload itself succeeded, so their failure is not the CLOSE's. */
+        /* Attributes sent for the upload (OpenSSH `put -p`) now that the file exists
+         * and its hash is taken (a new mtime would void it, see vfs_sha256); the upload
+         * itself succeeded, so their failure is not the CLOSE's. */
         if (h->set_mode)
             (void)vfs_chmod(srv->o.vfs, h->path, h->mode);
         if (h->set_mtime)
@@ -196,7 +222,7 @@ static int close_file(struct sftpd_server *srv, struct handle *h, bool complete)
     } else {
         r.status = "ok";
     }
-    r.duration_ms = mono_ms() - h->started_ms;
+    r.duration_ms = (h->committed ? h->ended_ms : mono_ms()) - h->started_ms;
     if (srv->o.audit)
         srv->o.audit(srv->o.audit_ctx, &r);
     if (rc == 0 && complete && h->failed)
@@ -319,6 +345,19 @@ static int h_close(struct sftpd_server *srv, const struct sftpd_request *q, stru
 {
     struct handle *h = lookup(srv, &q->handle, H_FILE);
     int rc = 0;
+    /* An upload is committed before its reply (a client that has its OK may use the
+     * file at once); when the hash running behind it has not caught up, the reply goes
+     * out now and the audit record follows once it has (sftpd_server_settle), as FTP's
+     * 226 does: the client need not wait for a hash it does not see. Not with
+     * attributes to apply: a new mtime would void the hash (see vfs_sha256). */
+    if (h && h->writing && !h->failed && !h->set_mode && !h->set_mtime && commit_upload(h) == 0 &&
+        !vfs_hash_ready(h->f)) {
+        srv->files--;
+        srv->uploads--;
+        srv->settling++;
+        h->kind = H_SETTLE; /* the handle string stops matching: CLOSE is final */
+        return ok(out, q->id);
+    }
     if (h) {
         rc = close_file(srv, h, true);
     } else if ((h = lookup(srv, &q->handle, H_DIR)) != NULL) {
@@ -867,6 +906,11 @@ static int dispatch(struct sftpd_server *srv, const uint8_t *body, size_t len, s
     struct sftpd_request q;
     int rc = sftpd_decode(body, len, &q);
 
+    /* The record of an upload still settling comes first: records stay in the order
+     * of the operations, and nothing this session does can change the file before its
+     * hash is taken. (A change by anyone else costs the record its hash.) */
+    if (srv->settling > 0)
+        sftpd_server_settle(srv, true);
     if (!srv->initialized) {
         /* Anything but INIT first is not an SFTP client: end the session. */
         if (rc < 0 || q.op != SFTPD_OP_INIT)
@@ -949,13 +993,31 @@ unsigned sftpd_server_uploads(const struct sftpd_server *srv)
     return srv->uploads;
 }
 
+unsigned sftpd_server_settling(const struct sftpd_server *srv)
+{
+    return srv->settling;
+}
+
+void sftpd_server_settle(struct sftpd_server *srv, bool wait)
+{
+    for (unsigned i = 0; i < srv->nh && srv->settling > 0; i++) {
+        struct handle *h = &srv->h[i];
+        if (h->kind == H_SETTLE && (wait || vfs_hash_ready(h->f))) {
+            (void)close_file(srv, h, true);
+            release(srv, h);
+        }
+    }
+}
+
 void sftpd_server_free(struct sftpd_server *srv)
 {
     if (!srv)
         return;
     for (unsigned i = 0; i < srv->nh; i++) {
         struct handle *h = &srv->h[i];
-        if (h->kind == H_FILE)
+        if (h->kind == H_SETTLE)
+            (void)close_file(srv, h, true); /* committed: only its record is missing */
+        else if (h->kind == H_FILE)
             (void)close_file(srv, h, false);
         else if (h->kind == H_DIR)
             vfs_closedir(h->d);

@@ -8,7 +8,8 @@
  * Uploads follow DESIGN.md "Uploads and resume" through the VFS: OPEN with TRUNC (or
  * EXCL) writes new content that appears only at CLOSE, APPEND continues the caller's
  * partial or the file, plain WRITE modifies in place or resumes; a handle still open
- * when the session ends keeps its partial. */
+ * when the session ends keeps its partial. An upload's CLOSE commits it before the
+ * reply; its audit record may follow (see sftpd_server_settle). */
 #ifndef FERRY_SFTP_SERVER_H
 #define FERRY_SFTP_SERVER_H
 
@@ -64,8 +65,16 @@ unsigned sftpd_server_transfers(const struct sftpd_server *srv);
 /* Open file handles for writing (the front end offers a larger channel window then). */
 unsigned sftpd_server_uploads(const struct sftpd_server *srv);
 
+/* Uploads committed and answered (CLOSE) whose audit record waits for their hash to
+ * catch up (at most one: the next request waits for it). sftpd_server_settle writes the
+ * record once the hash is done (or waits for it, with wait = true); the front end calls
+ * it while the session is idle, so that records appear in step with the transfers. */
+unsigned sftpd_server_settling(const struct sftpd_server *srv);
+void sftpd_server_settle(struct sftpd_server *srv, bool wait);
+
 /* Ends the session: every open handle is closed; uploads keep their partial and are
- * audited as aborted. NULL is allowed. */
+ * audited as aborted, committed ones still settling get their record (waiting for the
+ * hash). NULL is allowed. */
 void sftpd_server_free(struct sftpd_server *srv);
 
 #endif

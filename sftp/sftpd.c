@@ -9,7 +9,12 @@
  * Bulk bytes are not copied by us on the way: a READ's pread lands in the reply buffer
  * (sftp/server.c) and channel bytes are read straight into the input buffer (fill()).
  * What remains in a profile is libssh's: its copies into and out of its packet
- * buffers, crypto, and on uploads one poll and one 4 KiB recv per 4 KiB received. */
+ * buffers, crypto, and on uploads one poll and one 4 KiB recv per 4 KiB received.
+ * On uploads the SHA-256 (sftp/server.c, gateway/vfs.c) costs more CPU than the AES-GCM
+ * decryption; it runs on a helper thread at a lower priority, and an upload's CLOSE is
+ * answered once the file is committed, its audit record following when the hash has
+ * caught up (sftpd_server_settle), so on a busy machine the client does not wait for
+ * it. */
 #include "sftp/sftpd.h"
 
 #include <libssh/callbacks.h>
@@ -38,6 +43,7 @@
 #define SFTPD_READ_SMALL (64u * 1024) /* reads while no upload is under way */
 #define SFTPD_COMPACT (256u * 1024)   /* move unanswered bytes to the front below this */
 #define SFTPD_POLL_MS 1000            /* how often idle sessions look at timeouts and shutdown */
+#define SFTPD_SETTLE_MS 20            /* ... and sessions with uploads settling (audit records) */
 #define SFTPD_LINGER_MS 5000          /* wait for the client to hang up after the channel closed */
 
 struct sftpd_state {
@@ -272,6 +278,14 @@ static int fill(struct conn *c, struct gw_buf *in, size_t *ipos, int avail, bool
     return 0;
 }
 
+/* Tells the client the subsystem is done. */
+static void end_channel(struct conn *c, int rc)
+{
+    ssh_channel_request_send_exit_status(c->chan, rc < 0 ? 1 : 0);
+    ssh_channel_send_eof(c->chan);
+    ssh_channel_close(c->chan);
+}
+
 static int serve_sftp(struct conn *c, struct vfs *v)
 {
     const struct gw_config *cfg = c->s->cfg;
@@ -288,7 +302,7 @@ static int serve_sftp(struct conn *c, struct vfs *v)
     struct gw_buf in, out;
     size_t ipos = 0; /* in->data + ipos: the first byte not yet answered */
     struct sftpd_server *srv = sftpd_server_new(&o);
-    int64_t last = gw_now_ms();
+    int64_t last = gw_now_ms(), settle_at = 0;
     int rc = 0;
 
     gw_buf_init(&in, SFTPD_IN_MAX);
@@ -327,7 +341,14 @@ static int serve_sftp(struct conn *c, struct vfs *v)
          * after shutdown_grace anyway). */
         if (sftpd_server_transfers(srv) == 0 && stop_requested())
             break;
-        int avail = ssh_channel_poll_timeout(c->chan, SFTPD_POLL_MS, 0);
+        /* An upload answered before its hash was done gets its audit record here (or
+         * before the next request, see sftp/server.c). */
+        if (sftpd_server_settling(srv) > 0 && gw_now_ms() >= settle_at) {
+            sftpd_server_settle(srv, false);
+            settle_at = gw_now_ms() + SFTPD_SETTLE_MS;
+        }
+        int avail = ssh_channel_poll_timeout(
+            c->chan, sftpd_server_settling(srv) > 0 ? SFTPD_SETTLE_MS : SFTPD_POLL_MS, 0);
         if (avail == SSH_EOF || avail == SSH_ERROR)
             break;
         if (avail > 0) {
@@ -340,7 +361,11 @@ static int serve_sftp(struct conn *c, struct vfs *v)
         }
     }
 out:
-    sftpd_server_free(srv); /* uploads still open keep their partial */
+    /* The client leaves once the channel is closed (OpenSSH's waits for the exit
+     * status), not after an upload's hash is done and its record written: that
+     * follows here. */
+    end_channel(c, rc);
+    sftpd_server_free(srv); /* uploads still open keep their partial; settling ones finish */
     gw_buf_free(&in);
     gw_buf_free(&out);
     return rc;
@@ -407,10 +432,7 @@ static int sftpd_serve(struct gw_session *s, void *state)
                gw_strerror(rc));
         goto out;
     }
-    rc = serve_sftp(&c, v);
-    ssh_channel_request_send_exit_status(c.chan, rc < 0 ? 1 : 0);
-    ssh_channel_send_eof(c.chan);
-    ssh_channel_close(c.chan);
+    rc = serve_sftp(&c, v); /* ends the channel */
     linger(&c);
 out:
     if (v)

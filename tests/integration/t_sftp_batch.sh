@@ -121,6 +121,33 @@ tail -c $TAIL big.local | cmp - <(tail -c $TAIL "$HOME_DIR/big2.img") ||
     fail "reput above 4 GiB: tail differs"
 rm -f big.local "$HOME_DIR/big.img" "$HOME_DIR/big2.img"
 
+# --- an upload answered before its hash is done ---------------------------------------
+# CLOSE is answered once the file is committed; the record, with the SHA-256 of what was
+# sent, may follow, but before the session's next record (the rename) and its logout.
+head -c 64000000 /dev/urandom >settle.bin
+printf 'put settle.bin settle.bin\nrename settle.bin settled.bin\n' | sftp_key >/dev/null 2>&1 ||
+    fail "put + rename"
+cmp settle.bin "$HOME_DIR/settled.bin" || fail "settled upload differs"
+/usr/bin/python3 - "$FERRY_STATE/audit.jsonl" "$(sha256sum settle.bin | cut -d' ' -f1)" <<'PY' ||
+import json, sys, time
+log, want = sys.argv[1], sys.argv[2]
+for _ in range(200):  # the session may still be ending
+    recs = [json.loads(l) for l in open(log)]
+    up = [r for r in recs if r.get("event") == "upload" and r.get("path") == "/settle.bin"]
+    mine = [r["event"] for r in recs if up and r.get("session") == up[0]["session"]]
+    if "logout" in mine:
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("no upload record and logout for /settle.bin")
+if up[0].get("sha256") != want or up[0].get("status") != "ok":
+    sys.exit("upload record: %r" % up[0])
+if mine[-3:] != ["upload", "rename", "logout"]:
+    sys.exit("records out of order: %r" % mine)
+PY
+    fail "records of the settled upload"
+rm -f settle.bin "$HOME_DIR/settled.bin"
+
 # --- audit ------------------------------------------------------------------------------
 AUDIT=$FERRY_STATE/audit.jsonl
 for ev in '"event":"upload"' '"event":"download"' '"event":"mkdir"' '"event":"rename"' \

@@ -1412,6 +1412,78 @@ START_TEST(test_outputs)
 }
 END_TEST
 
+/* A batch is chained exactly as the same records appended one by one (same lines, byte
+ * for byte, given the same timestamps), writes one line per record with its xferlog and
+ * syslog lines, and after a truncated tail starts on a line of its own. */
+START_TEST(test_append_many)
+{
+    char *dir = tu_mkdtemp("audit");
+    char one[4096], many[4096], xfer[4096];
+    struct audit_log *a, *b;
+    struct syslog_capture cap;
+    memset(&cap, 0, sizeof cap);
+    snprintf(one, sizeof one, "%s/one.jsonl", dir);
+    snprintf(many, sizeof many, "%s/many.jsonl", dir);
+    snprintf(xfer, sizeof xfer, "%s/xferlog", dir);
+    struct audit_record recs[4];
+    for (int i = 0; i < 4; i++)
+        fixture_record(i, &recs[i]);
+    ck_assert_int_eq(audit_open(one, NULL, 0, &a), 0);
+    ck_assert_int_eq(audit_open(many, NULL, 0, &b), 0);
+    audit_set_syslog_hook(b, capture_syslog, &cap);
+    ck_assert_int_eq(audit_set_outputs(b, xfer, true), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(audit_append(a, &recs[i]), 0);
+    ck_assert_int_eq(audit_append_many(b, recs, 0), 0);
+    ck_assert_int_eq(audit_append_many(b, recs, 4), 0);
+    ck_assert_int_eq(audit_append_many(NULL, recs, 1), GW_ERR_INVAL);
+    size_t n1, n2;
+    char *d1 = tu_read_file(one, &n1), *d2 = tu_read_file(many, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert(memcmp(d1, d2, n1) == 0);
+    free(d1);
+    free(d2);
+    /* outputs: one syslog line per record carrying that record's own hash, and the two
+     * transfers in the xferlog */
+    ck_assert_int_eq(cap.n, 4);
+    struct audit_verify_result res = verify_path(many, NULL, 0);
+    ck_assert_int_eq(res.verdict, AUDIT_INTACT);
+    ck_assert_int_eq(res.records, 4);
+    char want[128];
+    snprintf(want, sizeof want, "hash=%s", res.last_hash);
+    ck_assert_ptr_nonnull(strstr(cap.line[3], want));
+    ck_assert_ptr_null(strstr(cap.line[2], want));
+    char *x = tu_read_file(xfer, &n1);
+    ck_assert_int_eq(count_lines(x, n1), 2);
+    free(x);
+    audit_close(a);
+    audit_close(b);
+
+    /* a torn last record, then a batch: the batch chains to the last complete record
+     * and begins on a new line */
+    size_t n;
+    char *data = tu_read_file(many, &n);
+    ck_assert_int_eq(truncate(many, (off_t)(n - 20)), 0);
+    free(data);
+    ck_assert_int_eq(audit_open(many, NULL, 0, &b), 0);
+    ck_assert_int_eq(audit_append_many(b, recs, 3), 0);
+    audit_close(b);
+    res = verify_path(many, NULL, 0);
+    ck_assert_int_eq(res.verdict, AUDIT_TRUNCATED);
+    ck_assert_int_eq(res.line, 4);
+    data = tu_read_file(many, &n);
+    ck_assert_int_eq(count_lines(data, n), 7);
+    size_t o5 = line_off(data, 5);
+    ck_assert_int_eq(data[o5 - 1], '\n');
+    ck_assert_int_eq(audit_verify_buf(data + o5, n - o5, NULL, NULL, 0, &res), 0);
+    ck_assert_int_eq(res.verdict, AUDIT_INTACT);
+    ck_assert_int_eq(res.records, 3);
+    free(data);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* The server's xferlog, written under load and with "now" timestamps, passes an
  * independent checker of the documented field order (tests/data/audit/check_xferlog.py)
  * against the audit records. */
@@ -2149,6 +2221,7 @@ Suite *gateway_audit_suite(void)
         {"verify_rehashed", test_verify_rehashed_line},
         {"open_append_reopen", test_open_append_reopen},
         {"truncated_tail", test_truncated_tail_then_append},
+        {"append_many", test_append_many},
         {"junk_tail", test_junk_tail},
         {"rotation", test_rotation},
         {"concurrent_appends", test_concurrent_appends},

@@ -1155,6 +1155,34 @@ START_TEST(test_unlink)
 }
 END_TEST
 
+/* An upload cancelled: only the caller's partial goes, never the file or bob's. */
+START_TEST(test_discard_partial)
+{
+    struct env e;
+    struct vfs_stat st;
+    env_setup(&e, 0);
+    hwrite(&e, "g", "file", 4);
+    put(e.alice, "/g", "partial", 7, false);
+    put(e.bob, "/g", "bobs", 4, false);
+    ck_assert_uint_eq(count_partials(&e), 2);
+    ck_assert_int_eq(vfs_discard_partial(e.alice, "/g"), 0);
+    ck_assert_uint_eq(count_partials(&e), 1);
+    ck_assert(hexists(&e, "g"));
+    ck_assert_int_eq(vfs_stat(e.alice, "/g", VFS_SHADOW, &st), 0);
+    ck_assert_uint_eq(st.size, 4); /* the file itself again, not a partial */
+    ck_assert(!st.partial);
+    ck_assert_int_eq(vfs_stat(e.bob, "/g", VFS_SHADOW, &st), 0);
+    ck_assert(st.partial);
+    ck_assert_int_eq(vfs_discard_partial(e.alice, "/g"), GW_ERR_NOENT);
+    ck_assert_int_eq(vfs_discard_partial(e.alice, "/none"), GW_ERR_NOENT);
+    /* a partial of a new name: the name stays absent */
+    put(e.alice, "/n", "partial", 7, false);
+    ck_assert_int_eq(vfs_discard_partial(e.alice, "/n"), 0);
+    ck_assert_int_eq(vfs_stat(e.alice, "/n", VFS_SHADOW, &st), GW_ERR_NOENT);
+    env_teardown(&e);
+}
+END_TEST
+
 START_TEST(test_rename)
 {
     struct env e;
@@ -1703,6 +1731,7 @@ Suite *gateway_vfs_suite(void)
         {"vfs_readdir", test_readdir},
         {"vfs_mkdir/vfs_rmdir", test_mkdir_rmdir},
         {"vfs_unlink", test_unlink},
+        {"vfs_discard_partial", test_discard_partial},
         {"vfs_rename", test_rename},
         {"vfs_set_mtime/chmod/statvfs", test_attrs},
         {"vfs_symlink/readlink/link", test_links},

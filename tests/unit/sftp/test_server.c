@@ -30,6 +30,7 @@ struct cli {
     uint32_t next_id;
     char audit[MAX_AUDIT][160];
     bool audit_sha[MAX_AUDIT]; /* the record carried a sha256 */
+    char last_sha[65];         /* the latest record's sha256, or "" */
     int naudit;
     bool no_hash; /* start the engine with hash_transfers = no */
 };
@@ -47,6 +48,7 @@ static void on_audit(void *ctx, const struct audit_record *r)
     struct cli *c = ctx;
     if (c->naudit < MAX_AUDIT)
         c->audit_sha[c->naudit] = r->sha256 != NULL;
+    snprintf(c->last_sha, sizeof c->last_sha, "%s", r->sha256 ? r->sha256 : "");
     if (c->naudit < MAX_AUDIT)
         snprintf(c->audit[c->naudit++], sizeof c->audit[0], "%s %s %s%s%s bytes=%lld", r->event,
                  r->status, r->path ? r->path : "-", r->path2 ? " " : "", r->path2 ? r->path2 : "",
@@ -939,6 +941,108 @@ START_TEST(test_no_hash)
 }
 END_TEST
 
+/* Uploads n bytes of a fixed pattern to path (new content) and closes; returns the
+ * pattern's SHA-256 in hex and the handle (stale now) in h. */
+static void upload_pattern(struct cli *c, const char *path, size_t n, char hex[65], uint8_t h[8])
+{
+    static unsigned char chunk[64 * 1024];
+    unsigned char md[32];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    ck_assert(ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL));
+    uint32_t id = send_open(c, path, SFTPD_FXF_WRITE | SFTPD_FXF_CREAT | SFTPD_FXF_TRUNC);
+    expect_handle(c, id, h);
+    for (size_t off = 0; off < n; off += sizeof chunk) {
+        for (size_t i = 0; i < sizeof chunk; i++)
+            chunk[i] = (unsigned char)((off + i) * 7 >> 3);
+        ck_assert(EVP_DigestUpdate(ctx, chunk, sizeof chunk));
+        id = send_write(c, h, off, chunk, sizeof chunk);
+        expect_status(c, id, SFTPD_FX_OK);
+    }
+    ck_assert(EVP_DigestFinal_ex(ctx, md, NULL));
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    id = send_handle(c, SFTPD_FXP_CLOSE, NULL, h, 8);
+    expect_status(c, id, SFTPD_FX_OK);
+}
+
+START_TEST(test_upload_settle)
+{
+    /* An upload large enough to be hashed behind the transfer is committed before its
+     * CLOSE reply; its audit record, with the hash of the bytes uploaded, may follow,
+     * but before the session's next request is handled (records stay in order, and
+     * nothing the session does can change the file under the hash) and before the
+     * session ends. */
+    struct cli c;
+    char want[65], p[4096];
+    size_t n = 16u << 20, len;
+    uint8_t h[8], h2[8];
+    cli_new(&c);
+    cli_start(&c, false, 0);
+    init(&c);
+    upload_pattern(&c, "/big.bin", n, want, h);
+    ck_assert(host_exists(&c, "big.bin"));
+    ck_assert_int_eq(count_partials(&c), 0);
+    ck_assert_int_le(c.naudit, 1);
+    ck_assert_uint_eq(sftpd_server_settling(c.srv), 1u - (unsigned)c.naudit);
+    /* The next request waits for the record: first the upload, then the mkdir. */
+    uint32_t id = send_path(&c, SFTPD_FXP_MKDIR, "/d");
+    expect_status(&c, id, SFTPD_FX_OK);
+    ck_assert_int_eq(c.naudit, 2);
+    ck_assert_str_eq(c.audit[0], "upload ok /big.bin bytes=16777216");
+    ck_assert_int_eq(c.audit_sha[0], 1);
+    ck_assert_str_eq(c.audit[1], "mkdir ok /d bytes=-1");
+    ck_assert_uint_eq(sftpd_server_settling(c.srv), 0);
+    /* CLOSE was final: the handle string is stale. */
+    id = send_write(&c, h, 0, "x", 1);
+    expect_status(&c, id, SFTPD_FX_FAILURE);
+    /* Writing into it in place, as a resume would, works on the committed file. */
+    id = send_open(&c, "/big.bin", SFTPD_FXF_WRITE);
+    expect_handle(&c, id, h2);
+    id = send_write(&c, h2, 0, "X", 1);
+    expect_status(&c, id, SFTPD_FX_OK);
+    id = send_handle(&c, SFTPD_FXP_CLOSE, NULL, h2, 8);
+    expect_status(&c, id, SFTPD_FX_OK);
+    ck_assert_int_eq(c.naudit, 3);
+    snprintf(p, sizeof p, "%s/big.bin", c.root);
+    char *data = tu_read_file(p, &len);
+    ck_assert_uint_eq(len, n);
+    ck_assert_int_eq(data[0], 'X');
+    free(data);
+    /* sftpd_server_settle(wait) writes the record with the hash of what was sent. */
+    upload_pattern(&c, "/b2.bin", n, want, h);
+    sftpd_server_settle(c.srv, true);
+    ck_assert_uint_eq(sftpd_server_settling(c.srv), 0);
+    ck_assert_int_eq(c.naudit, 4);
+    ck_assert_str_eq(c.audit[3], "upload ok /b2.bin bytes=16777216");
+    ck_assert_str_eq(c.last_sha, want);
+    /* A change behind the session's back while the hash catches up costs the record
+     * its hash rather than giving it a wrong one. */
+    upload_pattern(&c, "/b5.bin", n, want, h);
+    if (sftpd_server_settling(c.srv) == 1) {
+        snprintf(p, sizeof p, "%s/b5.bin", c.root);
+        int rc = tu_sh("printf Z | dd of='%s' bs=1 seek=5 conv=notrunc status=none && "
+                       "touch -d '2001-01-01' '%s'",
+                       p, p);
+        ck_assert_int_eq(rc, 0);
+        sftpd_server_settle(c.srv, true);
+        ck_assert_str_eq(c.audit[4], "upload ok /b5.bin bytes=16777216");
+        ck_assert_str_eq(c.last_sha, "");
+    } else {
+        ck_assert_str_eq(c.last_sha, want);
+    }
+    ck_assert_int_eq(c.naudit, 5);
+    /* The end of the session writes what is left. */
+    upload_pattern(&c, "/b3.bin", n, want, h);
+    cli_stop(&c);
+    ck_assert_int_eq(c.naudit, 6);
+    ck_assert_str_eq(c.audit[5], "upload ok /b3.bin bytes=16777216");
+    ck_assert_str_eq(c.last_sha, want);
+    ck_assert_int_eq(count_partials(&c), 0);
+    cli_free(&c);
+}
+END_TEST
+
 START_TEST(test_short_read)
 {
     /* A READ answered into a nearly full reply buffer gets the bytes that fit (clients
@@ -1006,6 +1110,7 @@ Suite *sftp_server_suite(void)
         {"init_required", test_init_required},
         {"upload_commit", test_upload_commit},
         {"upload_abort_resume", test_upload_abort_resume},
+        {"upload_settle", test_upload_settle},
         {"download", test_download},
         {"readdir", test_readdir},
         {"handles", test_handles},
