@@ -10,7 +10,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 60
 
-PKGS     := libssh libcurl openssl libxcrypt expat zlib
+PKGS     := libssh libcurl openssl libxcrypt expat zlib libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
@@ -160,9 +160,10 @@ reliability: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/dbg/ferry
 	@sh tests/reliability/run.sh $(abspath $(BUILD)/dbg/ferry) $(abspath $(BUILD)/tmp) $(RELIABILITY)
 
-# Scale-out tests (issue 12), not part of check: tests/cluster/c_*.sh start Debian's
-# HAProxy (TCP mode, send-proxy-v2) in front of two nodes sharing one root, and
-# PostgreSQL 15 (initdb + pg_ctl on a loopback port). CLUSTER="haproxy" narrows the run.
+# Scale-out tests alone (make check runs them too, after the integration scripts):
+# tests/cluster/c_*.sh start Debian's HAProxy (TCP mode, send-proxy-v2) in front of two
+# nodes sharing one root, and PostgreSQL 15 (initdb + pg_ctl on a loopback port).
+# CLUSTER="haproxy" narrows the run.
 .PHONY: cluster-test
 cluster-test:
 	@sh mk/deps.sh build test cluster

@@ -7,8 +7,10 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +26,11 @@
 #include "gateway/audit.h"
 #include "gateway/buf.h"
 #include "gateway/cli.h"
+#include "gateway/config.h"
 #include "gateway/err.h"
 #include "gateway/json.h"
 #include "gateway/session.h"
+#include "gateway/statedb.h"
 
 #define TRASH_DIR ".ferry-trash"
 #define LOCK_NAME ".ferry-mirror.lock"
@@ -39,7 +43,7 @@
 
 enum { O_JSON = 256, O_ENCODING, O_LISTING, O_CA, O_INSECURE, O_PIN, O_TZ, O_VERIFY, O_KEY,
        O_REQSIG, O_DELETE, O_DRYRUN, O_RETRIES, O_RETRY_DELAY, O_LOCK, O_QUIET, O_STATE,
-       O_OUTPUT, O_EXCLUDE, O_AUDIT_KEY, O_PARALLEL, O_HELP };
+       O_OUTPUT, O_EXCLUDE, O_AUDIT_KEY, O_PARALLEL, O_STATE_DB, O_CONFIG, O_HELP };
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, O_JSON},
@@ -63,6 +67,8 @@ static const struct option long_opts[] = {
     {"exclude", required_argument, NULL, O_EXCLUDE},
     {"audit-key", required_argument, NULL, O_AUDIT_KEY},
     {"parallel", required_argument, NULL, O_PARALLEL},
+    {"state-db", required_argument, NULL, O_STATE_DB},
+    {"config", required_argument, NULL, O_CONFIG},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -78,6 +84,7 @@ struct copts {
     const char *key_paths[FTPC_MAX_KEYS];
     size_t nkeys;
     const char *lock_path, *state, *output, *audit_key;
+    const char *state_db, *config; /* mirror: the job lock in PostgreSQL */
     const char *excludes[32];
     size_t nexcludes;
     const char *args[2];
@@ -136,6 +143,9 @@ static const char mirror_usage[] =
     "  --retries N           retries per file on temporary errors (default 3)\n"
     "  --retry-delay MS      first backoff in milliseconds (default 1000, doubling)\n"
     "  --lock FILE           lock file (default DEST/.ferry-mirror.lock)\n"
+    "  --state-db URL        also lock the job in this PostgreSQL (ferry serve's\n"
+    "                        state_db), so one run at a time across every node\n"
+    "  --config FILE         take state_db from this ferry serve configuration\n"
     "  --parallel N          fetch over N connections at once (default 4, 1-16)\n"
     "  --state DIR           write audit records to DIR/audit.jsonl\n"
     "  --audit-key FILE      the server's audit_key, when its chain is keyed\n"
@@ -206,6 +216,8 @@ static int parse_opts(int argc, char **argv, struct copts *o, const char *usage,
         }
         case O_LOCK: o->lock_path = optarg; break;
         case O_AUDIT_KEY: o->audit_key = optarg; break;
+        case O_STATE_DB: o->state_db = optarg; break;
+        case O_CONFIG: o->config = optarg; break;
         case O_EXCLUDE:
             if (o->nexcludes == sizeof o->excludes / sizeof o->excludes[0])
                 return gw_usage_error(o->cmd, "too many --exclude patterns");
@@ -228,6 +240,8 @@ static int parse_opts(int argc, char **argv, struct copts *o, const char *usage,
         return gw_usage_error(o->cmd, "%s", want_args == 2 ? "needs URL and DEST" : "needs a URL");
     if (o->require_sig && o->nkeys == 0)
         return gw_usage_error(o->cmd, "--require-signature needs --key");
+    if (want_args != 2 && (o->state_db || o->config))
+        return gw_usage_error(o->cmd, "--state-db and --config are for ferry mirror");
     return 0;
 }
 
@@ -712,6 +726,7 @@ struct mirror {
     size_t njobs, capjobs;
     size_t next; /* next job to hand out */
     bool threaded;
+    atomic_bool lock_lost; /* the job's database lock went to another run: stop */
     pthread_mutex_t mu; /* threaded: guards next, the run's counters, audit, progress */
     pthread_mutex_t ev_mu;
 };
@@ -1014,6 +1029,8 @@ static void *worker_main(void *arg)
     if (w->c != m->r->c && ftpc_connect(w->c) != 0)
         return NULL;
     for (;;) {
+        if (atomic_load(&m->lock_lost))
+            return NULL;
         pthread_mutex_lock(&m->mu);
         size_t i = m->next < m->njobs ? m->next++ : m->njobs;
         pthread_mutex_unlock(&m->mu);
@@ -1052,7 +1069,7 @@ static void run_jobs(struct mirror *m)
     if (n > m->njobs)
         n = m->njobs;
     if (n <= 1) {
-        for (size_t i = 0; i < m->njobs; i++)
+        for (size_t i = 0; i < m->njobs && !atomic_load(&m->lock_lost); i++)
             run_job(m, r->c, &m->jobs[i]);
         return;
     }
@@ -1151,6 +1168,195 @@ static void mirror_dir(struct mirror *m, const char *rdir, const char *lrel, int
         delete_gone(m, lrel, lp);
 }
 
+/* The job's name in the database: "mirror:" and the lock file's canonical path (its
+ * directory resolved, so relative paths and symlinks name the same job). Every node
+ * mounts the shared root at the same path, so the same job on two nodes gets one name
+ * and two jobs into different directories never collide. */
+static int job_name(const char *lock_path, char *out, size_t outsz)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(lock_path, '/');
+    const char *base = slash ? slash + 1 : lock_path;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == lock_path)
+        snprintf(dir, sizeof dir, "/");
+    else if (!pathf(dir, sizeof dir, "%.*s", (int)(slash - lock_path), lock_path))
+        return GW_ERR_TOOLONG;
+    if (!realpath(dir, real))
+        return GW_ERR_IO;
+    if (!pathf(out, outsz, "mirror:%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", base))
+        return GW_ERR_TOOLONG;
+    return 0;
+}
+
+/* The state_db URL: --state-db, else [server] state_db of --config; NULL when neither
+ * names one (then the lock file alone keeps runs apart, as on a single node). The
+ * returned string is malloc'd. */
+static int state_db_url(const struct copts *o, char **url)
+{
+    *url = NULL;
+    if (o->state_db) {
+        *url = strdup(o->state_db);
+        return *url ? 0 : GW_EXIT_SOME_FAILED;
+    }
+    if (!o->config)
+        return 0;
+    struct gw_config cfg;
+    char err[512];
+    int status = 0;
+    cfg_defaults(&cfg);
+    if (cfg_load(&cfg, o->config, err, sizeof err) != 0) {
+        gw_errorf(o->cmd, "%s", err);
+        status = GW_EXIT_USAGE;
+    } else if (cfg.state_db[0] && !(*url = strdup(cfg.state_db))) {
+        status = GW_EXIT_SOME_FAILED;
+    }
+    cfg_free(&cfg);
+    return status;
+}
+
+/* The job's lock in the state database, and a thread that keeps it while the run
+ * lasts: every JOBLOCK_CHECK_MS it takes the lock again (advisory locks nest, so this
+ * is a no-op while the session lives, and a query that notices a broken connection).
+ * When the connection broke (PostgreSQL restarted), the lock went with it: the thread
+ * reconnects and takes it again; if another run got it meanwhile, lost is set and the
+ * workers stop handing out files (those in flight finish), and the run exits 75. */
+#define JOBLOCK_CHECK_MS 2000
+struct joblock {
+    struct gw_statedb *db; /* NULL: no state database */
+    char name[PATH_MAX + 16];
+    const char *cmd;
+    atomic_bool *lost;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, stop;
+};
+
+static void joblock_check(struct joblock *jl, bool *down)
+{
+    char err[512], why[512] = "";
+    bool got = false;
+    int rc = gw_statedb_try_lock(jl->db, jl->name, &got, err, sizeof err);
+    if (rc != 0 && !gw_statedb_ok(jl->db)) {
+        snprintf(why, sizeof why, "%s", err);
+        if (gw_statedb_reset(jl->db, err, sizeof err) == 0)
+            rc = gw_statedb_try_lock(jl->db, jl->name, &got, err, sizeof err);
+    }
+    if (rc != 0) {
+        if (!*down)
+            gw_errorf(jl->cmd, "the state database is unreachable (%s); the job lock is taken "
+                      "again when it is back", err);
+        *down = true;
+    } else if (!got) {
+        gw_errorf(jl->cmd, "lost the job lock %s to another run while the state database was "
+                  "unreachable: stopping after the files in flight", jl->name);
+        atomic_store(jl->lost, true);
+    } else if (*down || why[0]) {
+        gw_errorf(jl->cmd, "the state database connection was lost%s%s; reconnected, the job "
+                  "lock is held again", why[0] ? ": " : "", why);
+        *down = false;
+    }
+}
+
+static void *joblock_main(void *arg)
+{
+    struct joblock *jl = arg;
+    bool down = false;
+    pthread_mutex_lock(&jl->mu);
+    while (!jl->stop && !atomic_load(jl->lost)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += JOBLOCK_CHECK_MS / 1000;
+        if (pthread_cond_timedwait(&jl->cv, &jl->mu, &ts) == 0 || jl->stop)
+            continue;
+        pthread_mutex_unlock(&jl->mu);
+        joblock_check(jl, &down);
+        pthread_mutex_lock(&jl->mu);
+    }
+    pthread_mutex_unlock(&jl->mu);
+    return NULL;
+}
+
+static void joblock_watch(struct joblock *jl, atomic_bool *lost)
+{
+    jl->lost = lost;
+    if (!jl->db)
+        return;
+    pthread_mutex_init(&jl->mu, NULL);
+    pthread_cond_init(&jl->cv, NULL);
+    jl->stop = false;
+    if (pthread_create(&jl->th, NULL, joblock_main, jl) == 0) {
+        jl->running = true;
+    } else {
+        pthread_cond_destroy(&jl->cv);
+        pthread_mutex_destroy(&jl->mu);
+    }
+}
+
+static void joblock_unwatch(struct joblock *jl)
+{
+    if (!jl->running)
+        return;
+    pthread_mutex_lock(&jl->mu);
+    jl->stop = true;
+    pthread_cond_signal(&jl->cv);
+    pthread_mutex_unlock(&jl->mu);
+    pthread_join(jl->th, NULL);
+    pthread_cond_destroy(&jl->cv);
+    pthread_mutex_destroy(&jl->mu);
+    jl->running = false;
+}
+
+/* With a state database, the job lock is a PostgreSQL session advisory lock, taken
+ * before the lock file: the file keeps runs on one machine apart (also runs started
+ * without --state-db), the database keeps the same job apart across nodes, where a
+ * flock on the shared filesystem may not reach the other node (NFS) and could outlive a
+ * crashed node. The database lock dies with the connection: no stale lock. *db stays
+ * open for the run. Returns an exit status. */
+static int db_lock(const struct copts *o, const char *lock_path, struct joblock *jl)
+{
+    char *url = NULL, err[512], shown[512];
+    struct gw_statedb **db = &jl->db;
+    const char *name = jl->name;
+    bool got = false;
+    int status = state_db_url(o, &url);
+    *db = NULL;
+    jl->cmd = o->cmd;
+    if (status != 0 || !url)
+        goto out;
+    gw_statedb_redact(url, shown, sizeof shown);
+    int rc = job_name(lock_path, jl->name, sizeof jl->name);
+    if (rc != 0) {
+        gw_errorf(o->cmd, "cannot resolve the lock file %s: %s", lock_path,
+                  rc == GW_ERR_IO ? strerror(errno) : gw_strerror(rc));
+        status = GW_EXIT_SOME_FAILED;
+        goto out;
+    }
+    if (gw_statedb_open(url, db, err, sizeof err) != 0 ||
+        gw_statedb_try_lock(*db, name, &got, err, sizeof err) != 0) {
+        /* err names the redacted URL when the connection failed */
+        gw_errorf(o->cmd, "cannot take the job lock in the state database: %s "
+                  "(temporary failure, retry later)", err);
+        status = GW_EXIT_TEMPFAIL;
+        goto out_close;
+    }
+    if (!got) {
+        gw_errorf(o->cmd, "another mirror into %s is running on this or another node "
+                  "(lock %s in the state database %s)", o->args[1], name, shown);
+        status = GW_EXIT_LOCKED;
+        goto out_close;
+    }
+    goto out;
+out_close:
+    gw_statedb_close(*db);
+    *db = NULL;
+out:
+    free(url);
+    return status;
+}
+
 int ftpc_cmd_mirror(int argc, char **argv)
 {
     struct copts o;
@@ -1158,10 +1364,12 @@ int ftpc_cmd_mirror(int argc, char **argv)
     struct mirror m;
     char lock_path[4096];
     int lock_fd = -1;
+    struct joblock jl;
     int status = parse_opts(argc, argv, &o, mirror_usage, 2);
     if (status != 0)
         return status < 0 ? GW_EXIT_OK : status;
     memset(&r, 0, sizeof r);
+    memset(&jl, 0, sizeof jl);
     if (mkdirs_local(o.args[1]) != 0) {
         gw_errorf(o.cmd, "cannot create %s: %s", o.args[1], strerror(errno));
         return GW_EXIT_SOME_FAILED;
@@ -1169,10 +1377,13 @@ int ftpc_cmd_mirror(int argc, char **argv)
     snprintf(lock_path, sizeof lock_path, "%s", o.lock_path ? o.lock_path : "");
     if (!o.lock_path)
         snprintf(lock_path, sizeof lock_path, "%s/%s", o.args[1], LOCK_NAME);
+    if ((status = db_lock(&o, lock_path, &jl)) != 0)
+        return status;
     lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) {
         gw_errorf(o.cmd, "cannot open the lock file %s: %s", lock_path, strerror(errno));
-        return GW_EXIT_SOME_FAILED;
+        status = GW_EXIT_SOME_FAILED;
+        goto out;
     }
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
         char pid[32] = "";
@@ -1181,8 +1392,8 @@ int ftpc_cmd_mirror(int argc, char **argv)
         pid[strcspn(pid, "\n")] = '\0';
         gw_errorf(o.cmd, "another mirror into %s is running%s%s (lock %s)", o.args[1],
                   pid[0] ? " as pid " : "", pid, lock_path);
-        close(lock_fd);
-        return GW_EXIT_LOCKED;
+        status = GW_EXIT_LOCKED;
+        goto out;
     }
     char pidline[32];
     int pl = snprintf(pidline, sizeof pidline, "%d\n", (int)getpid());
@@ -1192,6 +1403,8 @@ int ftpc_cmd_mirror(int argc, char **argv)
     if ((status = setup_run(&r, &o, o.args[0])) != 0)
         goto out;
     memset(&m, 0, sizeof m);
+    atomic_init(&m.lock_lost, false);
+    joblock_watch(&jl, &m.lock_lost);
     m.r = &r;
     m.dest = o.args[1];
     time_t now = time(NULL);
@@ -1204,11 +1417,14 @@ int ftpc_cmd_mirror(int argc, char **argv)
     if (!o.dry_run)
         r.fo.batch = ftpc_batch_new(o.args[1], batch_fail, &m);
     run_jobs(&m);
+    joblock_unwatch(&jl);
     ftpc_batch_free(r.fo.batch);
     r.fo.batch = NULL;
     free_mirror(&m);
     print_summary(&r, o.dry_run ? "mirror (dry run)" : "mirror");
     status = final_status(&r);
+    if (atomic_load(&m.lock_lost))
+        status = GW_EXIT_TEMPFAIL;
     if (r.audit) {
         struct audit_record a;
         audit_record_init(&a);
@@ -1225,5 +1441,7 @@ out:
     free_run(&r);
     if (lock_fd >= 0)
         close(lock_fd);
+    joblock_unwatch(&jl);
+    gw_statedb_close(jl.db); /* releases the job lock with the session */
     return status;
 }

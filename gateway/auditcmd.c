@@ -1,7 +1,12 @@
 /* `ferry audit`: query the audit log (filters, table/JSON Lines/xferlog output, --stats)
  * and `ferry audit verify` (the hash chain across rotated files). Both stream the log
  * and its rotations (audit.jsonl.N, audit.jsonl.N.gz) oldest first, never holding more
- * than one line of it. */
+ * than one line of it.
+ *
+ * With a state database (--state-db URL, or state_db in --config) and no --log, the
+ * records come from it instead: they are dumped, oldest first, into an anonymous file
+ * (memfd) that the same code then reads as a log, so the output and exit codes are the
+ * file's. */
 #include "gateway/audit.h"
 
 #include <arpa/inet.h>
@@ -12,13 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gateway/buf.h"
 #include "gateway/cli.h"
+#include "gateway/config.h"
 #include "gateway/err.h"
 #include "gateway/json.h"
 #include "gateway/limits.h"
+#include "gateway/statedb.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -80,20 +90,156 @@ static char *log_path(const char *log, const char *state)
     return p;
 }
 
+/* ---- the log in a state database ---- */
+
+/* Where the records come from: --log, else the state database, else STATE/audit.jsonl. */
+struct source {
+    const char *log, *state, *config, *url_flag, *keyfile;
+    char *state_cfg, *keyfile_cfg; /* from the config (owned) */
+    char *url;                     /* the state database, NULL for files (owned) */
+    int fd;                        /* the memfd holding the dump, -1 */
+    char *path;                    /* what the file code reads (owned) */
+    char label[512];               /* how messages name it */
+    char head[AUDIT_HASH_HEX + 1]; /* the database's chain head ("" when none) */
+};
+
+static void source_free(struct source *s)
+{
+    free(s->state_cfg);
+    free(s->keyfile_cfg);
+    free(s->url);
+    free(s->path);
+    if (s->fd >= 0)
+        close(s->fd);
+}
+
+/* Reads --config (state, state_db, audit_key) and settles where the records are. */
+static int source_resolve(const char *cmd, struct source *s)
+{
+    if (s->config) {
+        struct gw_config cfg;
+        char err[512];
+        int rc = GW_EXIT_OK;
+        cfg_defaults(&cfg);
+        if (cfg_load(&cfg, s->config, err, sizeof err) < 0) {
+            gw_errorf(cmd, "%s", err);
+            rc = GW_EXIT_USAGE;
+        } else if ((cfg.state && !(s->state_cfg = strdup(cfg.state))) ||
+                   (cfg.audit_key && cfg.audit_key[0] &&
+                    !(s->keyfile_cfg = strdup(cfg.audit_key))) ||
+                   (cfg.state_db && cfg.state_db[0] && !(s->url = strdup(cfg.state_db)))) {
+            gw_errorf(cmd, "out of memory");
+            rc = GW_EXIT_SOME_FAILED;
+        }
+        cfg_free(&cfg);
+        if (rc != GW_EXIT_OK)
+            return rc;
+        if (!s->state)
+            s->state = s->state_cfg;
+        if (!s->keyfile)
+            s->keyfile = s->keyfile_cfg;
+    }
+    if (s->url_flag) {
+        free(s->url);
+        if (!(s->url = strdup(s->url_flag))) {
+            gw_errorf(cmd, "out of memory");
+            return GW_EXIT_SOME_FAILED;
+        }
+    }
+    /* An explicit --log always wins: it is how a file is checked with a database set. */
+    if (s->log) {
+        free(s->url);
+        s->url = NULL;
+    }
+    if (!s->url) {
+        s->path = log_path(s->log, s->state);
+        if (!s->path)
+            return GW_EXIT_SOME_FAILED;
+        snprintf(s->label, sizeof s->label, "%s", s->path);
+        return GW_EXIT_OK;
+    }
+    gw_statedb_redact(s->url, s->label, sizeof s->label);
+    return GW_EXIT_OK;
+}
+
+/* Dumps the database's records into a memfd and points s->path at it. */
+static int source_dump(const char *cmd, struct source *s)
+{
+    struct gw_statedb *db = NULL;
+    struct gw_statedb_status st;
+    char err[512];
+    int ex = GW_EXIT_SOME_FAILED;
+    memset(&st, 0, sizeof st);
+    if (gw_statedb_open(s->url, &db, err, sizeof err) < 0) {
+        gw_errorf(cmd, "%s", err);
+        return GW_EXIT_SOME_FAILED;
+    }
+    /* The head is read before the dump: records appended meanwhile come after it. */
+    if (gw_statedb_status(db, &st, err, sizeof err) < 0) {
+        gw_errorf(cmd, "%s: %s", s->label, err);
+        goto out;
+    }
+    if (st.version != GW_STATEDB_SCHEMA) {
+        gw_errorf(cmd, "%s: schema version %d, this ferry needs %d: run 'ferry db migrate'",
+                  s->label, st.version, GW_STATEDB_SCHEMA);
+        goto out;
+    }
+    snprintf(s->head, sizeof s->head, "%s", st.head_hash);
+    s->fd = memfd_create("ferry-audit", MFD_CLOEXEC);
+    if (s->fd < 0 || asprintf(&s->path, "/proc/self/fd/%d", s->fd) < 0) {
+        s->path = NULL;
+        gw_errorf(cmd, "cannot create a temporary file: %s", strerror(errno));
+        goto out;
+    }
+    if (gw_statedb_audit_dump(db, s->fd, err, sizeof err) < 0) {
+        gw_errorf(cmd, "%s: %s", s->label, err);
+        goto out;
+    }
+    ex = GW_EXIT_OK;
+out:
+    gw_statedb_status_free(&st);
+    gw_statedb_close(db);
+    return ex;
+}
+
+/* True when the database's chain head is a record of the dump: records deleted from
+ * the end of the table leave a chain that verifies, but not the head. */
+static bool head_in_dump(const struct source *s)
+{
+    struct stat sb;
+    char needle[16 + AUDIT_HASH_HEX];
+    bool found = false;
+    if (!s->head[0])
+        return true;
+    if (fstat(s->fd, &sb) < 0 || sb.st_size == 0)
+        return false;
+    void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, s->fd, 0);
+    if (m == MAP_FAILED)
+        return false;
+    int n = snprintf(needle, sizeof needle, "\"hash\":\"%s\"}", s->head);
+    found = memmem(m, (size_t)sb.st_size, needle, (size_t)n) != NULL;
+    munmap(m, (size_t)sb.st_size);
+    return found;
+}
+
 /* ---- ferry audit verify ---- */
 
 static void verify_usage(void)
 {
     printf("Usage: ferry audit verify [--log FILE] [--key FILE] [--state DIR]\n"
+           "                          [--config FILE] [--state-db URL]\n"
            "\n"
            "Checks the audit log's hash chain across the log and its rotations\n"
-           "(FILE.N, FILE.N.gz), oldest first. Exit 0: intact; 3: edited, deleted,\n"
-           "reordered, truncated or malformed records, reported with file and line.\n"
+           "(FILE.N, FILE.N.gz), oldest first, or the records of the state database.\n"
+           "Exit 0: intact; 3: edited, deleted, reordered, truncated or malformed records,\n"
+           "reported with file (or database) and line.\n"
            "\n"
-           "  --log FILE    the log (default STATE/audit.jsonl)\n"
-           "  --key FILE    the chain is keyed (audit_key = FILE in the config)\n"
-           "  --state DIR   the state directory (default ./ferry-state)\n"
-           "  --help        this text\n");
+           "  --log FILE      the log (default STATE/audit.jsonl)\n"
+           "  --key FILE      the chain is keyed (audit_key = FILE in the config)\n"
+           "  --state DIR     the state directory (default ./ferry-state)\n"
+           "  --config FILE   take state, audit_key and state_db from this config file\n"
+           "  --state-db URL  check the records in this state database (unless --log)\n"
+           "  --help          this text\n");
 }
 
 static int cmd_verify(int argc, char **argv)
@@ -101,13 +247,14 @@ static int cmd_verify(int argc, char **argv)
     static const struct option opts[] = {{"log", required_argument, NULL, 'l'},
                                          {"key", required_argument, NULL, 'k'},
                                          {"state", required_argument, NULL, 's'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"state-db", required_argument, NULL, 'u'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *log = NULL, *keyfile = NULL, *state = NULL;
+    struct source src = {.fd = -1};
     unsigned char *key = NULL;
     size_t keylen = 0, nfiles = 0, bad = 0;
     char **files = NULL;
-    char *path = NULL;
     int c, rc, ex = GW_EXIT_SOME_FAILED;
 
     optind = 0;
@@ -115,13 +262,19 @@ static int cmd_verify(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            log = optarg;
+            src.log = optarg;
             break;
         case 'k':
-            keyfile = optarg;
+            src.keyfile = optarg;
             break;
         case 's':
-            state = optarg;
+            src.state = optarg;
+            break;
+        case 'c':
+            src.config = optarg;
+            break;
+        case 'u':
+            src.url_flag = optarg;
             break;
         case 'h':
             verify_usage();
@@ -134,27 +287,38 @@ static int cmd_verify(int argc, char **argv)
     }
     if (optind < argc)
         return gw_usage_error("audit verify", "unexpected argument '%s'", argv[optind]);
-    if (keyfile && (rc = audit_key_load(keyfile, &key, &keylen)) < 0) {
-        gw_errorf("audit verify", "cannot load key %s: %s", keyfile, gw_strerror(rc));
-        return GW_EXIT_USAGE;
-    }
-    path = log_path(log, state);
-    if (!path)
+    ex = source_resolve("audit verify", &src);
+    if (ex != GW_EXIT_OK)
         goto out;
-    rc = audit_files(path, &files, &nfiles);
+    ex = GW_EXIT_SOME_FAILED;
+    if (src.keyfile && (rc = audit_key_load(src.keyfile, &key, &keylen)) < 0) {
+        gw_errorf("audit verify", "cannot load key %s: %s", src.keyfile, gw_strerror(rc));
+        ex = GW_EXIT_USAGE;
+        goto out;
+    }
+    if (src.url && source_dump("audit verify", &src) != GW_EXIT_OK)
+        goto out;
+    rc = audit_files(src.path, &files, &nfiles);
     if (rc < 0) {
-        gw_errorf("audit verify", "%s: %s", path,
+        gw_errorf("audit verify", "%s: %s", src.label,
                   rc == GW_ERR_NOENT ? "no audit log here" : gw_strerror(rc));
         goto out;
     }
     struct audit_verify_result res;
     rc = audit_verify_files(files, nfiles, key, keylen, &res, &bad);
     if (rc < 0) {
-        gw_errorf("audit verify", "%s: %s", files[bad], gw_strerror(rc));
+        gw_errorf("audit verify", "%s: %s", src.url ? src.label : files[bad], gw_strerror(rc));
         goto out;
     }
     if (res.verdict != AUDIT_INTACT) {
-        printf("%s: %s\n", files[bad], res.reason);
+        printf("%s: %s\n", src.url ? src.label : files[bad], res.reason);
+        ex = GW_EXIT_VERIFY;
+        goto out;
+    }
+    if (src.url && !head_in_dump(&src)) {
+        printf("%s: records deleted at the end (the chain head %.16s... is not among the "
+               "%" PRIu64 " records)\n",
+               src.label, src.head, res.records);
         ex = GW_EXIT_VERIFY;
         goto out;
     }
@@ -166,11 +330,11 @@ static int cmd_verify(int argc, char **argv)
         fprintf(stderr,
                 "ferry audit verify: note: %s line 1 continues a chain whose earlier records "
                 "are not in these files (older rotations removed?)\n",
-                files[0]);
+                src.url ? src.label : files[0]);
     ex = GW_EXIT_OK;
 out:
     audit_files_free(files);
-    free(path);
+    source_free(&src);
     audit_key_free(key, keylen);
     return ex;
 }
@@ -999,15 +1163,18 @@ static int stats_print(FILE *out, struct stats *st, enum out_format fmt)
 static void query_usage(void)
 {
     printf("Usage: ferry audit [--log FILE] [--state DIR] [filters] [--format table|json|xferlog]\n"
-           "                   [--stats]\n"
+           "                   [--stats] [--config FILE] [--state-db URL]\n"
            "       ferry audit verify [--log FILE] [--key FILE] [--state DIR]\n"
            "       ferry audit rotate [--log FILE] [--state DIR] [--keep N] [--compress]\n"
            "\n"
            "Prints the audit records that match every filter given, oldest first, reading\n"
-           "the log and its rotations (FILE.N, FILE.N.gz).\n"
+           "the log and its rotations (FILE.N, FILE.N.gz), or the records of the state\n"
+           "database when one is configured and --log is not given.\n"
            "\n"
            "  --log FILE       the log (default STATE/audit.jsonl)\n"
            "  --state DIR      the state directory (default ./ferry-state)\n"
+           "  --config FILE    take state and state_db from this config file\n"
+           "  --state-db URL   read the records of this state database (postgresql://...)\n"
            "  --since T        records at or after T: 2026-11-28, 2026-11-28T14[:03[:07[.123]]]\n"
            "                   (UTC, like the log), now, or an age: 90s 15m 2h 7d 2w\n"
            "  --until T        records before T (same forms)\n"
@@ -1029,7 +1196,8 @@ struct query {
     struct filter f;
     enum out_format fmt;
     bool stats;
-    char *path;
+    const char *path;
+    const char *label; /* how messages name the log */
 };
 
 static int run_query(struct query *q, FILE *out)
@@ -1058,7 +1226,7 @@ static int run_query(struct query *q, FILE *out)
         needles_path(&nd[4], q->f.path, q->f.path_stars_only);
     rc = audit_files(q->path, &files, &nfiles);
     if (rc < 0) {
-        gw_errorf("audit", "%s: %s", q->path,
+        gw_errorf("audit", "%s: %s", q->label,
                   rc == GW_ERR_NOENT ? "no audit log here" : gw_strerror(rc));
         goto out;
     }
@@ -1156,10 +1324,14 @@ static int cmd_query(int argc, char **argv)
         O_STATS,
         O_LOG,
         O_STATE,
+        O_CONFIG,
+        O_URL,
         O_HELP
     };
     static const struct option opts[] = {{"log", required_argument, NULL, O_LOG},
                                          {"state", required_argument, NULL, O_STATE},
+                                         {"config", required_argument, NULL, O_CONFIG},
+                                         {"state-db", required_argument, NULL, O_URL},
                                          {"since", required_argument, NULL, O_SINCE},
                                          {"until", required_argument, NULL, O_UNTIL},
                                          {"user", required_argument, NULL, O_USER},
@@ -1178,7 +1350,7 @@ static int cmd_query(int argc, char **argv)
     static const char *const protos[] = {"ftp", "ftps", "sftp", "webdav", "mirror", "test", NULL};
     static const char *const statuses[] = {"ok", "failed", "aborted", NULL};
     struct query q;
-    const char *log = NULL, *state = NULL;
+    struct source src = {.fd = -1};
     int64_t now = now_ms();
     int c, ex;
 
@@ -1192,10 +1364,16 @@ static int cmd_query(int argc, char **argv)
         char **list = NULL;
         switch (c) {
         case O_LOG:
-            log = optarg;
+            src.log = optarg;
             break;
         case O_STATE:
-            state = optarg;
+            src.state = optarg;
+            break;
+        case O_CONFIG:
+            src.config = optarg;
+            break;
+        case O_URL:
+            src.url_flag = optarg;
             break;
         case O_SINCE:
         case O_UNTIL:
@@ -1291,17 +1469,19 @@ static int cmd_query(int argc, char **argv)
         ex = gw_usage_error("audit", "--stats prints a table or JSON, not xferlog");
         goto out;
     }
-    q.path = log_path(log, state);
-    if (!q.path) {
-        ex = GW_EXIT_SOME_FAILED;
+    ex = source_resolve("audit", &src);
+    if (ex == GW_EXIT_OK && src.url)
+        ex = source_dump("audit", &src);
+    if (ex != GW_EXIT_OK)
         goto out;
-    }
+    q.path = src.path;
+    q.label = src.label;
     ex = run_query(&q, stdout);
 out:
     free(q.f.proto);
     free(q.f.event);
     free(q.f.status);
-    free(q.path);
+    source_free(&src);
     return ex;
 }
 

@@ -69,6 +69,8 @@ static const struct cfg_key keys[] = {
     SRV("dav_allow_infinity", CT_BOOL, dav_allow_infinity, 0, 0),
     SRV("proxy_protocol", CT_BOOL, proxy_protocol, 0, 0),
     SRV("proxy_trusted", CT_STR, proxy_trusted, 0, 0),
+    SRV("state_db", CT_STR, state_db, 0, 0),
+    SRV("node_name", CT_STR, node_name, 0, 0),
     {SEC_ANON, "root", CT_STR, offsetof(struct gw_config, anon_root), 0, 0},
     MNT("url", CT_STR, url),
     MNT("encoding", CT_STR, encoding),
@@ -128,6 +130,8 @@ void cfg_defaults(struct gw_config *c)
     c->hash_transfers = true;
     c->sftp_max_handles = 1024;
     c->proxy_trusted = xstrdup("");
+    c->state_db = xstrdup("");
+    c->node_name = xstrdup("");
     c->anon_root = xstrdup("/pub");
 }
 
@@ -167,6 +171,8 @@ void cfg_free(struct gw_config *c)
     free(c->audit_key);
     free(c->ftp_client_encoding);
     free(c->proxy_trusted);
+    free(c->state_db);
+    free(c->node_name);
     free(c->anon_root);
     for (size_t i = 0; i < c->nmounts; i++)
         mount_free(&c->mounts[i]);
@@ -527,6 +533,13 @@ int cfg_validate(const struct gw_config *c, char *err, size_t errsz)
             snprintf(err, errsz, "proxy_trusted: %s", why);
             return GW_ERR_CONFIG;
         }
+    }
+    if (c->state_db[0] && strncmp(c->state_db, "postgresql://", 13) != 0 &&
+        strncmp(c->state_db, "postgres://", 11) != 0 && !strchr(c->state_db, '=')) {
+        /* libpq takes a URI or "key=value ..." conninfo; anything else is a typo. */
+        snprintf(err, errsz, "state_db: not a PostgreSQL URI (postgresql://...) or conninfo "
+                             "(host=... dbname=...)");
+        return GW_ERR_CONFIG;
     }
     for (size_t i = 0; i < c->nmounts; i++) {
         const struct cfg_mount *m = &c->mounts[i];

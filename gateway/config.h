@@ -65,6 +65,9 @@ struct gw_config {
     bool dav_allow_infinity;
     bool proxy_protocol;            /* listeners expect a PROXY header (gateway/proxyconn.h) */
     char *proxy_trusted;            /* balancers allowed to send one: "ADDR/NET,..." */
+    char *state_db;                 /* "" = files in the state dir; else a PostgreSQL URL
+                                       (gateway/statedb.h) */
+    char *node_name;                /* this node in shared state and logs; "" = hostname */
     /* [anonymous] */
     char *anon_root;                /* virtual path inside root served to anonymous */
     /* [user ...], in file order */

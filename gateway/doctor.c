@@ -32,6 +32,8 @@
 #include "gateway/json.h"
 #include "gateway/limits.h"
 #include "gateway/sandbox.h"
+#include "gateway/statedb.h"
+#include "gateway/statesync.h"
 #include "gateway/users.h"
 
 #define CMD "doctor"
@@ -674,6 +676,47 @@ out:
         audit_key_free(key, keylen);
 }
 
+/* ---- state database ---- */
+
+/* state_db: reachable, at this binary's schema version, and no audit records left
+ * waiting in the spill file by a stop while it was away. */
+static void check_state_db(const struct gw_config *cfg, struct gw_doctor_report *rep)
+{
+    char err[512] = "", red[512], url[2048], spill[GW_MAX_PATH];
+    struct gw_statedb *db = NULL;
+    struct stat st;
+    int version = 0;
+    gw_statedb_redact(cfg->state_db, red, sizeof red);
+    int rc = gw_statesync_conninfo(cfg->state_db, url, sizeof url);
+    if (rc == 0)
+        rc = gw_statedb_open(url, &db, err, sizeof err);
+    if (rc == 0)
+        rc = gw_statedb_version(db, &version, err, sizeof err);
+    gw_statedb_close(db);
+    explicit_bzero(url, sizeof url);
+    if (rc == GW_ERR_IO)
+        gw_doctor_add(rep, GW_DOCTOR_FAIL, "state-db",
+                      "start PostgreSQL or fix state_db (host, port, password, pg_hba.conf)",
+                      "state_db %s unreachable: %s (ferry serve refuses logins until it is back)",
+                      red, err);
+    else if (rc < 0)
+        gw_doctor_add(rep, GW_DOCTOR_FAIL, "state-db", "check the database and the role's rights",
+                      "state_db %s: %s", red, err[0] ? err : gw_strerror(rc));
+    else if (version != GW_STATEDB_SCHEMA)
+        gw_doctor_add(rep, GW_DOCTOR_FAIL, "state-db", "run `ferry db migrate`",
+                      "state_db %s: schema version %d, this ferry needs %d", red, version,
+                      GW_STATEDB_SCHEMA);
+    else
+        gw_doctor_add(rep, GW_DOCTOR_OK, "state-db", NULL, "state_db %s: reachable, schema %d", red,
+                      version);
+    snprintf(spill, sizeof spill, "%s/%s", cfg->state, GW_STATESYNC_SPILL);
+    if (stat(spill, &st) == 0 && st.st_size > 0)
+        gw_doctor_add(rep, GW_DOCTOR_WARN, "state-db",
+                      "start ferry serve with the database reachable: it writes them first",
+                      "%s holds %lld bytes of audit records not yet in the database", spill,
+                      (long long)st.st_size);
+}
+
 /* ---- kernel ---- */
 
 void gw_doctor_check_kernel(struct gw_doctor_report *rep)
@@ -754,11 +797,16 @@ void gw_doctor_run(const struct gw_config *cfg, struct gw_doctor_report *rep)
             snprintf(path, sizeof path, "%s/ssh_host_ed25519_key", cfg->state);
             gw_doctor_check_host_key(path, rep);
         }
+        /* With state_db the users and the audit log are in the database. */
         snprintf(path, sizeof path, "%s/users", cfg->state);
-        gw_doctor_check_users(path, rep);
+        if (!cfg->state_db[0])
+            gw_doctor_check_users(path, rep);
         snprintf(path, sizeof path, "%s/audit.jsonl", cfg->state);
-        gw_doctor_check_audit(path, cfg->audit_key, rep);
+        if (!cfg->state_db[0])
+            gw_doctor_check_audit(path, cfg->audit_key, rep);
     }
+    if (cfg->state_db[0])
+        check_state_db(cfg, rep);
     gw_doctor_check_root(cfg, rep);
     gw_doctor_check_kernel(rep);
     gw_doctor_check_sandbox(cfg, rep);

@@ -20,7 +20,14 @@ enum gw_ipc_type {
     GW_IPC_AUDIT_ASYNC = 5,   /* A_* fields; no reply (fire and forget, see session.h) */
     GW_IPC_PROXY = 6,         /* P_ADDR P_PORT: the client named by the balancer's PROXY
                                  header; once, before any login (gateway/proxyconn.h) */
-    GW_IPC_REPLY = 100        /* RESULT [HOME READONLY USER DELAY] */
+    GW_IPC_STATE_GET = 7,     /* S_NAME [S_WRITE]: a named blob of shared state (WebDAV
+                                 locks, dead properties) when state_db is set; S_WRITE
+                                 holds it (a row lock across nodes) until STATE_PUT or
+                                 STATE_END. Reply: RESULT [S_BODY] (no S_BODY: none yet) */
+    GW_IPC_STATE_PUT = 8,     /* S_NAME S_BODY: replaces the held blob (empty body deletes
+                                 it) and releases it. Reply: RESULT */
+    GW_IPC_STATE_END = 9,     /* releases a held blob unchanged. Reply: RESULT */
+    GW_IPC_REPLY = 100        /* RESULT [HOME READONLY USER DELAY S_BODY] */
 };
 
 enum gw_ipc_tag {
@@ -47,6 +54,9 @@ enum gw_ipc_tag {
     GW_F_A_SHA256,
     GW_F_P_ADDR,
     GW_F_P_PORT,
+    GW_F_S_NAME,
+    GW_F_S_WRITE,
+    GW_F_S_BODY,
     GW_F_MAX
 };
 

@@ -8,6 +8,7 @@
 #include "gateway/cli.h"
 #include "gateway/cmd_integrity.h"
 #include "gateway/config.h"
+#include "gateway/dbcmd.h"
 #include "gateway/doctor.h"
 #include "gateway/frontend.h"
 #include "gateway/metrics.h"
@@ -28,7 +29,8 @@ static const struct gw_frontend_def frontends[] = {
     {"ftp", offsetof(struct gw_config, ftp_port), &gw_ftp_frontend, "ftp", false, "ftp"},
     {"ftps", offsetof(struct gw_config, ftps_port), &gw_ftp_frontend, "ftps", true, "ftps"},
     {"sftp", offsetof(struct gw_config, sftp_port), &gw_sftp_frontend, "sftp", false, "sftp"},
-    {"https", offsetof(struct gw_config, https_port), &gw_webdav_frontend, "webdav", false, "https"},
+    {"https", offsetof(struct gw_config, https_port), &gw_webdav_frontend, "webdav", false,
+     "https"},
     {"metrics", offsetof(struct gw_config, metrics_port), &gw_metrics_frontend, "metrics", false,
      "http"},
     {"test", offsetof(struct gw_config, test_port), &gw_test_frontend, "test", false, NULL},
@@ -50,6 +52,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "run the gateway (FTP/FTPS, SFTP, WebDAV on HTTPS)"},
     {"user", auth_cmd_main, "add, delete, list users; set passwords and keys"},
     {"audit", audit_cmd_main, "query the audit log; 'audit verify' checks its chain, 'rotate'"},
+    {"db", gw_db_cmd_main, "shared state in PostgreSQL: 'db migrate', 'status', 'import'"},
     {"hash", gw_cmd_hash, "print file hashes like sha256sum"},
     {"verify", gw_cmd_verify, "verify a file against a hash, manifest or signature"},
     {"doctor", gw_cmd_doctor, "check a deployment and say what to fix"},

@@ -17,6 +17,8 @@
 #include "gateway/keys.h"
 #include "gateway/log.h"
 #include "gateway/sandbox.h"
+#include "gateway/statedb.h"
+#include "gateway/statesync.h"
 #include "gateway/users.h"
 
 static const char usage[] =
@@ -135,6 +137,48 @@ static int create_admin(const char *users_path)
     explicit_bzero(pw, sizeof pw);
     auth_db_free(&db);
     return rc;
+}
+
+/* state_db: the database must carry this binary's schema. Reachable with another
+ * version: refuse to start (GW_EXIT_USAGE, the administrator runs `ferry db migrate`).
+ * Unreachable: start anyway, with a warning; logins are refused until it is back
+ * (gateway/statesync.h). */
+static int check_state_db(const struct gw_config *cfg)
+{
+    char err[512], red[512];
+    struct gw_statedb *db = NULL;
+    int version = 0;
+    char *url = malloc(strlen(cfg->state_db) + 32);
+    gw_statedb_redact(cfg->state_db, red, sizeof red);
+    int rc =
+        url ? gw_statesync_conninfo(cfg->state_db, url, strlen(cfg->state_db) + 32) : GW_ERR_NOMEM;
+    if (rc == 0)
+        rc = gw_statedb_open(url, &db, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "%s", gw_strerror(rc));
+    free(url);
+    if (rc == 0)
+        rc = gw_statedb_version(db, &version, err, sizeof err);
+    gw_statedb_close(db);
+    if (rc == GW_ERR_IO) {
+        gw_log(GW_LOG_WARN,
+               "state_db %s unreachable: %s; starting anyway: logins are refused "
+               "until it is back",
+               red, err);
+        return 0;
+    }
+    if (rc < 0) {
+        gw_errorf("serve", "state_db %s: %s", red, err);
+        return GW_EXIT_USAGE;
+    }
+    if (version != GW_STATEDB_SCHEMA) {
+        gw_errorf("serve",
+                  "state_db: schema version %d, this ferry needs %d: run `ferry db migrate`",
+                  version, GW_STATEDB_SCHEMA);
+        return GW_EXIT_USAGE;
+    }
+    printf("ferry: shared state in %s (schema %d)\n", red, version);
+    return 0;
 }
 
 static void print_endpoints(const struct gw_config *cfg, const struct gw_keys *keys,
@@ -257,7 +301,13 @@ int gw_cmd_serve(int argc, char **argv, const struct gw_frontend_def *defs, size
     if (created)
         printf("ferry: generated the SSH host key and the TLS certificate\n");
     snprintf(ctx.users_path, sizeof ctx.users_path, "%s/users", cfg.state);
-    if (access(ctx.users_path, F_OK) != 0 && create_admin(ctx.users_path) != 0) {
+    bool use_db = cfg.state_db[0] != '\0';
+    if (use_db && (status = check_state_db(&cfg)) != 0)
+        goto out_cfg;
+    status = 1;
+    /* With state_db the users and the audit log are in the database (`ferry user add
+     * --state-db`); the state dir keeps keys, certificates and the audit spill file. */
+    if (!use_db && access(ctx.users_path, F_OK) != 0 && create_admin(ctx.users_path) != 0) {
         gw_errorf("serve", "cannot create %s", ctx.users_path);
         goto out_cfg;
     }
@@ -271,13 +321,14 @@ int gw_cmd_serve(int argc, char **argv, const struct gw_frontend_def *defs, size
     }
     char audit_path[GW_MAX_PATH];
     snprintf(audit_path, sizeof audit_path, "%s/audit.jsonl", cfg.state);
-    int rc = audit_open(audit_path, akey, akeylen, &ctx.audit);
+    int rc = use_db ? 0 : audit_open(audit_path, akey, akeylen, &ctx.audit);
     audit_key_free(akey, akeylen);
     if (rc != 0) {
         gw_errorf("serve", "cannot open the audit log %s: %s", audit_path, gw_strerror(rc));
         goto out_cfg;
     }
-    rc = audit_set_outputs(ctx.audit, cfg.xferlog, cfg.syslog);
+    /* (state_db: the server's database link writes the other outputs.) */
+    rc = use_db ? 0 : audit_set_outputs(ctx.audit, cfg.xferlog, cfg.syslog);
     if (rc != 0) {
         gw_errorf("serve", "cannot open the xferlog %s: %s", cfg.xferlog, gw_strerror(rc));
         audit_close(ctx.audit);

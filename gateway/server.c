@@ -5,7 +5,16 @@
  * (gateway/authpool.h), so a storm of logins does not stall other sessions' requests;
  * the session that asked waits for its reply, and the parent reads nothing more from it
  * until the answer is sent (its requests stay in order). Each loop turn serves at most
- * GW_IPC_BATCH messages per session, so a busy session cannot starve the others. */
+ * GW_IPC_BATCH messages per session, so a busy session cannot starve the others.
+ *
+ * With `state_db` (shared state in PostgreSQL) the parent never waits for the database
+ * either: a background thread (gateway/statesync.h) owns the connection, hands over
+ * users snapshots and cross-node throttle counts, and writes the audit records this
+ * thread queues. While the database is unreachable, password and key logins are
+ * refused (THROTTLED, audited "state database unavailable"); anonymous logins, which
+ * need no user table, still work; records queue (and spill to a file past the bound)
+ * until it is back. A synchronous GW_IPC_AUDIT is answered once its record is queued.
+ * WebDAV's shared blobs go through gateway/stateipc.h. */
 #include "gateway/server.h"
 
 #include <arpa/inet.h>
@@ -26,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -41,7 +51,9 @@
 #include "gateway/proxyconn.h"
 #include "gateway/sandbox.h"
 #include "gateway/session.h"
+#include "gateway/statesync.h"
 #include "gateway/users.h"
+#include "gateway/stateipc.h"
 
 struct pending_auth;
 
@@ -54,6 +66,7 @@ struct psess {
     char addr[48];
     bool logged_in;
     bool anonymous;
+    bool read_only;          /* logged in read-only (anonymous is too) */
     char user[GW_MAX_USER_NAME + 1];
     int64_t started_ms;
     struct pending_auth *pending; /* its password check in the pool, or NULL */
@@ -70,7 +83,7 @@ struct pending_auth {
     bool read_only;
     bool tagged;                 /* tag holds the credential cache key */
     unsigned char tag[32];
-    struct timespec users_mtime; /* the users file the hash came from */
+    uint64_t users_gen; /* C.gen when the hash was taken */
     char proto[8];
     char user[GW_MAX_USER_NAME + 1];
     char home[GW_MAX_PATH];
@@ -88,6 +101,9 @@ static struct {
     struct pending_auth *pending; /* every check in the pool, orphans included */
     bool stopping;
     int64_t stop_deadline;
+    struct gw_statesync *sync; /* state_db set: the database link, else NULL */
+    struct gw_stateipc *stateipc; /* state_db set: WebDAV's shared blobs */
+    int64_t db_down_logged; /* when "logins refused" was last logged */
     bool have_run_as;
     uid_t run_uid;
     gid_t run_gid;
@@ -197,6 +213,108 @@ int gw_server_bind(struct gw_server_ctx *ctx, char *err, size_t errsz)
     return 0;
 }
 
+/* Records for the audit file wait here for the end of the loop iteration that produced
+ * them, then go out with one lock and one write(2) (audit_append_many): under load a
+ * wake-up carries records from many sessions, and appending them one by one cost the
+ * parent six system calls each. Order is kept (every record of the parent goes through
+ * here), the time stamp is taken when the record arrives, and nothing waits past the
+ * next poll(2): the loop flushes before it sleeps, before a fork and before it ends. */
+#define AUDIT_BATCH_MAX 64
+
+static struct {
+    struct audit_record r[AUDIT_BATCH_MAX];
+    char *mem[AUDIT_BATCH_MAX]; /* the strings of r[i], in one allocation */
+    size_t n;
+} AB;
+
+static int audit_flush(void)
+{
+    if (AB.n == 0)
+        return 0;
+    int rc = audit_append_many(S.ctx->audit, AB.r, AB.n);
+    if (rc < 0)
+        gw_log(GW_LOG_ERROR, "audit log write failed (%zu records): %s", AB.n, gw_strerror(rc));
+    for (size_t i = 0; i < AB.n; i++)
+        free(AB.mem[i]);
+    AB.n = 0;
+    return rc;
+}
+
+static size_t str_size(const char *v)
+{
+    return v ? strlen(v) + 1 : 0;
+}
+
+/* Copies v to *q (advancing it); NULL stays NULL. */
+static const char *str_copy(char **q, const char *v)
+{
+    if (!v)
+        return NULL;
+    size_t len = strlen(v) + 1;
+    char *d = memcpy(*q, v, len);
+    *q += len;
+    return d;
+}
+
+/* Copies r, its strings included, into the batch. */
+static int audit_batch_add(const struct audit_record *r)
+{
+    if (AB.n == AUDIT_BATCH_MAX) {
+        int rc = audit_flush();
+        if (rc < 0)
+            return rc;
+    }
+    size_t total = str_size(r->event) + str_size(r->proto) + str_size(r->session) +
+                   str_size(r->user) + str_size(r->remote) + str_size(r->path) +
+                   str_size(r->path2) + str_size(r->status) + str_size(r->error) +
+                   str_size(r->sha256);
+    char *mem = malloc(total ? total : 1), *q = mem;
+    if (!mem)
+        return GW_ERR_NOMEM;
+    struct audit_record *d = &AB.r[AB.n];
+    *d = *r;
+    d->event = str_copy(&q, r->event);
+    d->proto = str_copy(&q, r->proto);
+    d->session = str_copy(&q, r->session);
+    d->user = str_copy(&q, r->user);
+    d->remote = str_copy(&q, r->remote);
+    d->path = str_copy(&q, r->path);
+    d->path2 = str_copy(&q, r->path2);
+    d->status = str_copy(&q, r->status);
+    d->error = str_copy(&q, r->error);
+    d->sha256 = str_copy(&q, r->sha256);
+    if (d->ts_ms <= 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        d->ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    AB.mem[AB.n++] = mem;
+    return 0;
+}
+
+/* One record to the audit log: the file (batched, see above; sync: written before
+ * returning, for a caller that reports the result), or the state database's queue. */
+static int audit_write_ex(const struct audit_record *r, bool sync)
+{
+    int rc;
+    if (S.sync) {
+        rc = gw_statesync_audit(S.sync, r);
+    } else {
+        rc = audit_batch_add(r);
+        if (rc < 0)
+            rc = audit_append(S.ctx->audit, r); /* no memory: the slow way, in order */
+        else if (sync)
+            rc = audit_flush();
+    }
+    gw_metrics_audit(r);
+    return rc;
+}
+
+static int audit_write(const struct audit_record *r)
+{
+    return audit_write_ex(r, false);
+}
+
 static void audit_parent(const struct psess *p, const char *event, const char *user,
                          const char *status, const char *error, const char *proto)
 {
@@ -211,8 +329,7 @@ static void audit_parent(const struct psess *p, const char *event, const char *u
     r.error = error;
     if (strcmp(event, "logout") == 0)
         r.duration_ms = now_ms() - p->started_ms;
-    int rc = audit_append(S.ctx->audit, &r);
-    gw_metrics_audit(&r);
+    int rc = audit_write(&r);
     if (rc < 0)
         gw_log(GW_LOG_ERROR, "audit log write failed: %s", gw_strerror(rc));
 }
@@ -253,6 +370,7 @@ static void login_ok(struct psess *p, struct gw_buf *rep, const char *user, cons
     }
     p->logged_in = true;
     p->anonymous = anon;
+    p->read_only = ro || anon;
     snprintf(p->user, sizeof p->user, "%s", user);
     reply_result(rep, GW_AUTH_OK, 0);
     gw_ipc_put_str(rep, GW_F_USER, user);
@@ -262,11 +380,28 @@ static void login_ok(struct psess *p, struct gw_buf *rep, const char *user, cons
     gw_log(GW_LOG_INFO, "session %s: %s logged in from %s", p->id, user, p->remote);
 }
 
+/* A failed login counts here and, with state_db, across nodes: the total comes back
+ * later (sync_event) and this node then delays the address as if every failure had
+ * happened here. */
+static void throttle_fail(const char *addr)
+{
+    auth_throttle_fail(S.throttle, addr, now_ms());
+    if (S.sync)
+        gw_statesync_throttle_fail(S.sync, addr, AUTH_THROTTLE_WINDOW_MS);
+}
+
+static void throttle_ok(const char *addr)
+{
+    auth_throttle_ok(S.throttle, addr);
+    if (S.sync)
+        gw_statesync_throttle_ok(S.sync, addr);
+}
+
 static void login_failed(struct psess *p, struct gw_buf *rep, const char *user, const char *why,
                          const char *proto)
 {
     int64_t t = now_ms();
-    auth_throttle_fail(S.throttle, p->addr, t);
+    throttle_fail(p->addr);
     int64_t delay = auth_throttle_delay(S.throttle, p->addr, t);
     reply_result(rep, GW_AUTH_DENIED, delay < 300 ? 300 : delay);
     audit_parent(p, "login_failed", user, "failed", why, proto);
@@ -278,7 +413,8 @@ static void login_failed(struct psess *p, struct gw_buf *rep, const char *user, 
  * rather than once per connection (WebDAV clients open many; per-request yescrypt caps
  * the server near 130 logins/s). Entries are keyed by HMAC-SHA256 of user and password
  * under a key that lives only in this process's memory, never store the password, expire
- * after CRED_TTL_MS, and all go when the users file changes. */
+ * after CRED_TTL_MS, and all go when the users change (the file, or with state_db a
+ * snapshot of another revision). */
 #define CRED_SLOTS 256
 #define CRED_TTL_MS (60 * 1000)
 
@@ -286,6 +422,7 @@ static struct {
     unsigned char key[32];
     bool keyed;
     struct timespec users_mtime;
+    uint64_t gen; /* bumped whenever the slots are cleared for a users change */
     struct {
         unsigned char tag[32];
         int64_t expires;
@@ -311,13 +448,22 @@ static bool cred_tag(const char *user, const char *pass, unsigned char tag[32])
     return ok;
 }
 
-/* Forgets everything when the users file changed (a new password, a deleted user). */
+static void cred_forget_all(void)
+{
+    memset(C.slot, 0, sizeof C.slot);
+    C.gen++;
+}
+
+/* Forgets everything when the users file changed (a new password, a deleted user).
+ * With state_db, users_take_snapshot does it when the revision moves. */
 static void cred_check_users(void)
 {
     struct stat st;
+    if (S.sync)
+        return;
     if (stat(S.ctx->users_path, &st) != 0 || st.st_mtim.tv_sec != C.users_mtime.tv_sec ||
         st.st_mtim.tv_nsec != C.users_mtime.tv_nsec) {
-        memset(C.slot, 0, sizeof C.slot);
+        cred_forget_all();
         if (stat(S.ctx->users_path, &st) == 0)
             C.users_mtime = st.st_mtim;
     }
@@ -344,6 +490,7 @@ static struct {
     struct auth_db db;
     bool loaded;
     struct stat st;
+    int64_t rev; /* state_db: the snapshot's revision */
 } U;
 
 /* Frees the cached users, wiping their hashes first (a forked session must not keep
@@ -358,9 +505,31 @@ static void users_forget(void)
     U.loaded = false;
 }
 
+/* state_db: adopts the thread's newest users snapshot, if any. */
+static void users_take_snapshot(void)
+{
+    struct auth_db fresh = {0};
+    int64_t rev = 0;
+    if (!gw_statesync_take_users(S.sync, &fresh, &rev))
+        return;
+    bool changed = !U.loaded || rev != U.rev;
+    users_forget();
+    U.db = fresh;
+    U.loaded = true;
+    U.rev = rev;
+    if (changed)
+        cred_forget_all();
+}
+
 static const struct auth_db *users_db(char *err, size_t errsz)
 {
     struct stat st;
+    if (S.sync) {
+        users_take_snapshot();
+        if (!U.loaded)
+            snprintf(err, errsz, "no users loaded from the state database yet");
+        return U.loaded ? &U.db : NULL;
+    }
     if (stat(S.ctx->users_path, &st) != 0) {
         snprintf(err, errsz, "%s", strerror(errno));
         return NULL;
@@ -393,7 +562,7 @@ static bool submit_password(struct psess *p, struct gw_buf *rep, const struct au
     pa->tagged = tag != NULL;
     if (tag)
         memcpy(pa->tag, tag, sizeof pa->tag);
-    pa->users_mtime = C.users_mtime;
+    pa->users_gen = C.gen;
     snprintf(pa->proto, sizeof pa->proto, "%s", proto);
     snprintf(pa->user, sizeof pa->user, "%s", u ? u->name : user);
     snprintf(pa->home, sizeof pa->home, "%s", u ? u->home : "/");
@@ -414,6 +583,11 @@ static bool submit_password(struct psess *p, struct gw_buf *rep, const struct au
     gw_log(GW_LOG_WARN, "session %s: login queue full, login of '%s' refused", p->id, user);
     return true;
 }
+
+/* With state_db down: how long a refused client is told to wait, and how often the
+ * refusals are logged (each is audited). */
+#define DB_DOWN_DELAY_MS 1000
+#define DB_DOWN_LOG_MS 10000
 
 static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
 {
@@ -443,6 +617,23 @@ static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_b
     if (wait > 0) {
         reply_result(rep, GW_AUTH_THROTTLED, wait);
         audit_parent(p, "login_failed", user, "failed", "throttled", proto);
+        return;
+    }
+    if (S.sync && (!gw_statesync_up(S.sync) || !users_db(err, sizeof err))) {
+        /* Not the user's fault: no throttle count; the client may retry. */
+        if (m->type == GW_IPC_AUTH_KEY)
+            gw_ipc_get_int(m, GW_F_PROBE, &probe);
+        reply_result(rep, GW_AUTH_THROTTLED, DB_DOWN_DELAY_MS);
+        if (!probe)
+            audit_parent(p, "login_failed", user, "failed", "state database unavailable", proto);
+        int64_t t = now_ms();
+        if (S.db_down_logged == 0 || t - S.db_down_logged >= DB_DOWN_LOG_MS) {
+            S.db_down_logged = t;
+            gw_log(GW_LOG_WARN,
+                   "session %s: login of '%s' from %s refused: state database "
+                   "unavailable",
+                   p->id, user, p->remote);
+        }
         return;
     }
     if (!(db = users_db(err, sizeof err))) {
@@ -480,7 +671,7 @@ static void handle_auth(struct psess *p, const struct gw_ipc_msg *m, struct gw_b
     if (ok && probe) {
         reply_result(rep, GW_AUTH_OK, 0);
     } else if (ok) {
-        auth_throttle_ok(S.throttle, p->addr);
+        throttle_ok(p->addr);
         login_ok(p, rep, u->name, u->home, u->read_only, false, proto);
     } else if (!probe) {
         login_failed(p, rep, user, u ? "wrong credentials" : "unknown user", proto);
@@ -508,14 +699,15 @@ static struct psess *pending_owner(const struct pending_auth *pa)
     return NULL;
 }
 
+static void close_channel(struct psess *p);
+
 static void send_reply(struct psess *p, const struct gw_buf *rep)
 {
     /* Never blocks: a session has at most one request outstanding, so its queue has room
      * for the reply unless it misbehaves; then it loses its channel. */
     if (rep->len && p->ipc >= 0 && gw_ipc_try_send(p->ipc, rep) < 0) {
         gw_log(GW_LOG_WARN, "session %s: cannot reply; closing its channel", p->id);
-        close(p->ipc);
-        p->ipc = -1;
+        close_channel(p);
     }
 }
 
@@ -539,15 +731,14 @@ static void auth_done(uint64_t cookie, enum gw_authpool_verdict v)
         /* The client left before the answer: a wrong password still counts against its
          * address (hanging up early must not dodge the throttle). */
         if (!ok) {
-            auth_throttle_fail(S.throttle, pa->snap.addr, now_ms());
+            throttle_fail(pa->snap.addr);
             audit_parent(&pa->snap, "login_failed", pa->user, "failed", why, pa->proto);
         }
     } else if (ok) {
         /* Remember the credential only if the users file is still the one checked. */
-        if (pa->tagged && pa->users_mtime.tv_sec == C.users_mtime.tv_sec &&
-            pa->users_mtime.tv_nsec == C.users_mtime.tv_nsec)
+        if (pa->tagged && pa->users_gen == C.gen)
             cred_remember(pa->tag);
-        auth_throttle_ok(S.throttle, p->addr);
+        throttle_ok(p->addr);
         login_ok(p, &rep, pa->user, pa->home, pa->read_only, false, pa->proto);
         send_reply(p, &rep);
     } else {
@@ -626,15 +817,44 @@ static void handle_audit(struct psess *p, const struct gw_ipc_msg *m, struct gw_
     /* Sessions report file operations, never logins: those are the parent's. */
     bool ok = r.proto && r.event && strcmp(r.event, "login") && strcmp(r.event, "login_failed") &&
               strcmp(r.event, "logout") && audit_record_valid(&r);
-    int rc = ok ? audit_append(S.ctx->audit, &r) : GW_ERR_INVAL;
-    if (ok)
-        gw_metrics_audit(&r);
+    int rc = ok ? audit_write_ex(&r, m->type == GW_IPC_AUDIT) : GW_ERR_INVAL;
     if (!ok)
         gw_log(GW_LOG_WARN, "session %s: rejected an invalid audit record", p->id);
     else if (rc < 0)
         gw_log(GW_LOG_ERROR, "audit log write failed: %s", gw_strerror(rc));
     if (m->type == GW_IPC_AUDIT)
         reply_result(rep, rc < 0 ? rc : 0, 0);
+}
+
+/* A session's shared-state owner id: its pid, unique among live sessions. */
+static uint64_t state_owner(const struct psess *p)
+{
+    return (uint64_t)p->pid;
+}
+
+/* The session's channel is gone: what it held in shared state is rolled back. */
+static void close_channel(struct psess *p)
+{
+    if (p->ipc >= 0)
+        close(p->ipc);
+    p->ipc = -1;
+    if (S.stateipc)
+        gw_stateipc_release(S.stateipc, state_owner(p));
+}
+
+/* GW_IPC_STATE_*: WebDAV's shared blobs, only with state_db (without it the front end
+ * keeps them in files and never asks). */
+static void handle_state(struct psess *p, const struct gw_ipc_msg *m, struct gw_buf *rep)
+{
+    /* Only a logged-in session has WebDAV state to keep, and a read-only one (anonymous
+     * included) never changes it: it may read, not hold a blob for writing. */
+    bool writes = m->type == GW_IPC_STATE_PUT ||
+                  (m->type == GW_IPC_STATE_GET && gw_ipc_has(m, GW_F_S_WRITE));
+    if (!S.stateipc || !p->logged_in || (writes && p->read_only)) {
+        reply_result(rep, GW_ERR_PERM, 0);
+        return;
+    }
+    gw_stateipc_handle(S.stateipc, state_owner(p), m, rep);
 }
 
 /* Serves one queued message of p without blocking; false when none was waiting or the
@@ -647,15 +867,13 @@ static bool serve_one(struct psess *p)
     if (n == GW_ERR_AGAIN)
         return false;
     if (n <= 0) {
-        close(p->ipc);
-        p->ipc = -1;
+        close_channel(p);
         return false;
     }
     gw_buf_init(&rep, GW_MAX_IPC_MSG);
     if (gw_ipc_decode(S.ipcbuf, (size_t)n, &m) != 0) {
         gw_log(GW_LOG_WARN, "session %s: malformed request; closing its channel", p->id);
-        close(p->ipc);
-        p->ipc = -1;
+        close_channel(p);
     } else {
         switch (m.type) {
         case GW_IPC_AUTH_PASSWORD:
@@ -664,6 +882,11 @@ static bool serve_one(struct psess *p)
         case GW_IPC_AUDIT:
         case GW_IPC_AUDIT_ASYNC: handle_audit(p, &m, &rep); break;
         case GW_IPC_PROXY: handle_proxy(p, &m, &rep); break;
+        case GW_IPC_STATE_GET:
+        case GW_IPC_STATE_PUT:
+        case GW_IPC_STATE_END:
+            handle_state(p, &m, &rep);
+            break;
         default: reply_result(&rep, GW_ERR_PROTO, 0); break;
         }
         send_reply(p, &rep);
@@ -719,6 +942,10 @@ static void run_session(const struct gw_listener_def *l, int cfd, int ipc,
     S.ctx->audit = NULL;
     gw_authpool_forget_in_child(S.pool); /* other users' queued passwords */
     S.pool = NULL;
+    /* The database connection is the parent's: its socket closes here without a word
+     * to the server; S.sync stays set so what libpq allocated stays reachable. */
+    gw_statesync_forget_in_child(S.sync);
+    gw_stateipc_forget_in_child(S.stateipc); /* the same for WebDAV's pool */
     users_forget();
     while (S.pending)
         pending_free(S.pending);
@@ -764,14 +991,18 @@ static void fork_quiesce(bool begin)
 {
     if (!FORK_QUIESCE)
         return;
-    if (begin)
+    if (begin) {
         gw_authpool_fork_begin(S.pool);
-    else
+        gw_statesync_fork_begin(S.sync);
+    } else {
+        gw_statesync_fork_end(S.sync);
         gw_authpool_fork_end(S.pool);
+    }
 }
 
 static void accept_one(size_t li)
 {
+    audit_flush(); /* a forked session must not inherit records to write */
     const struct gw_listener_def *l = &S.ctx->listeners[li];
     struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
@@ -857,7 +1088,7 @@ static void reap(void)
             while (p->ipc >= 0 && serve_one(p))
                 ;
             if (p->ipc >= 0)
-                close(p->ipc);
+                close_channel(p);
             if (p->pending)
                 p->pending->orphan = true;
             char why[64] = "";
@@ -879,6 +1110,10 @@ static void reload(void)
 {
     if (S.ctx->audit && audit_reopen(S.ctx->audit) < 0)
         gw_log(GW_LOG_ERROR, "cannot reopen the audit log");
+    if (S.sync && gw_statesync_set_outputs(S.sync, S.ctx->cfg->xferlog, S.ctx->cfg->syslog) < 0)
+        gw_log(GW_LOG_ERROR, "cannot reopen the xferlog %s", S.ctx->cfg->xferlog);
+    if (S.sync)
+        gw_statesync_reload_users(S.sync);
     if (!S.ctx->config_path) {
         gw_log(GW_LOG_INFO, "SIGHUP: logs reopened");
         return;
@@ -903,7 +1138,12 @@ static void reload(void)
         c->shutdown_grace = fresh.shutdown_grace;
         c->ftp_require_tls = fresh.ftp_require_tls;
         c->ftp_allow_plaintext = fresh.ftp_allow_plaintext;
-        if (S.ctx->audit && audit_set_outputs(S.ctx->audit, fresh.xferlog, fresh.syslog) < 0)
+        int orc = 0;
+        if (S.ctx->audit)
+            orc = audit_set_outputs(S.ctx->audit, fresh.xferlog, fresh.syslog);
+        else if (S.sync)
+            orc = gw_statesync_set_outputs(S.sync, fresh.xferlog, fresh.syslog);
+        if (orc < 0)
             gw_log(GW_LOG_ERROR, "SIGHUP: cannot open the xferlog %s: keeping the old one",
                    fresh.xferlog);
         gw_log(GW_LOG_INFO, "SIGHUP: configuration reloaded, logs reopened");
@@ -949,6 +1189,57 @@ static struct gw_authpool *start_auth_pool(const struct gw_config *cfg)
     return pool;
 }
 
+/* state_db: the background link, started with the server loop. */
+static int start_statesync(const struct gw_config *cfg)
+{
+    char node[256] = "";
+    unsigned char *key = NULL;
+    size_t keylen = 0;
+    int rc = cfg->audit_key[0] ? audit_key_load(cfg->audit_key, &key, &keylen) : 0;
+    if (rc < 0) {
+        gw_log(GW_LOG_ERROR, "audit_key %s: %s", cfg->audit_key, gw_strerror(rc));
+        return rc;
+    }
+    if (cfg->node_name[0])
+        snprintf(node, sizeof node, "%s", cfg->node_name);
+    else if (gethostname(node, sizeof node - 1) != 0)
+        snprintf(node, sizeof node, "ferry");
+    S.sync = gw_statesync_new(cfg->state_db, node, key, keylen, cfg->state);
+    audit_key_free(key, keylen);
+    if (!S.sync)
+        return GW_ERR_NOMEM;
+    rc = gw_statesync_set_outputs(S.sync, cfg->xferlog, cfg->syslog);
+    if (rc < 0) {
+        gw_log(GW_LOG_ERROR, "cannot open the xferlog %s: %s", cfg->xferlog, gw_strerror(rc));
+        return rc;
+    }
+    /* Same connection options as the link's (no GSSAPI: see gw_statesync_conninfo). */
+    size_t ul = strlen(cfg->state_db) + 32;
+    char *url = malloc(ul);
+    if (url && gw_statesync_conninfo(cfg->state_db, url, ul) == 0)
+        S.stateipc = gw_stateipc_new(url);
+    free(url);
+    if (!S.stateipc)
+        return GW_ERR_NOMEM;
+    return gw_statesync_start(S.sync);
+}
+
+/* The thread has news: a users snapshot, the connection up or down, cross-node counts
+ * of failed logins (this node then delays the address as if all happened here). */
+static void sync_event(void)
+{
+    char addr[48];
+    int64_t fails;
+    gw_statesync_poll(S.sync);
+    users_take_snapshot();
+    while (gw_statesync_take_throttle(S.sync, addr, &fails)) {
+        int64_t t = now_ms();
+        int64_t have = auth_throttle_count(S.throttle, addr, t);
+        for (int64_t i = have; i < fails && i < have + 64; i++)
+            auth_throttle_fail(S.throttle, addr, t);
+    }
+}
+
 int gw_server_run(struct gw_server_ctx *ctx)
 {
     struct pollfd *pfd = NULL;
@@ -974,7 +1265,13 @@ int gw_server_run(struct gw_server_ctx *ctx)
     sigaction(SIGPIPE, &sa, NULL);
     /* After the signal mask is final: the workers inherit it (signals go to the loop). */
     S.pool = start_auth_pool(ctx->cfg);
+    if (ctx->cfg->state_db[0] && start_statesync(ctx->cfg) < 0) {
+        gw_log(GW_LOG_ERROR, "cannot start the state database link");
+        status = 1;
+        goto out;
+    }
     for (;;) {
+        audit_flush();
         if (S.stopping && S.nsess == 0)
             break;
         if (S.stopping && now_ms() >= S.stop_deadline) {
@@ -982,7 +1279,7 @@ int gw_server_run(struct gw_server_ctx *ctx)
                 kill(S.sess[i].pid, SIGKILL);
             S.stop_deadline = now_ms() + 5000;
         }
-        size_t need = 2 + ctx->nlisteners + S.nsess;
+        size_t need = 3 + ctx->nlisteners + S.nsess;
         if (need > pcap) {
             struct pollfd *np = realloc(pfd, need * 2 * sizeof *np);
             if (!np) {
@@ -995,6 +1292,7 @@ int gw_server_run(struct gw_server_ctx *ctx)
         size_t n = 0;
         pfd[n++] = (struct pollfd){.fd = S.sigpipe[0], .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = S.pool ? gw_authpool_fd(S.pool) : -1, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = S.sync ? gw_statesync_fd(S.sync) : -1, .events = POLLIN};
         for (size_t i = 0; i < ctx->nlisteners; i++)
             pfd[n++] = (struct pollfd){.fd = S.lfd[i], .events = POLLIN};
         /* A session whose login is being checked is not read until it has its answer. */
@@ -1022,9 +1320,11 @@ int gw_server_run(struct gw_server_ctx *ctx)
         }
         if (pfd[1].revents & POLLIN)
             collect_auth_results();
+        if (pfd[2].revents & POLLIN)
+            sync_event();
         /* Session requests first (they are waiting), then new connections. The
          * session table may shrink while we go, so match by fd. */
-        size_t base = 2 + ctx->nlisteners;
+        size_t base = 3 + ctx->nlisteners;
         for (size_t j = base; j < n; j++) {
             if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
@@ -1035,11 +1335,12 @@ int gw_server_run(struct gw_server_ctx *ctx)
                 }
         }
         for (size_t i = 0; i < ctx->nlisteners; i++)
-            if (S.lfd[i] >= 0 && (pfd[2 + i].revents & POLLIN))
+            if (S.lfd[i] >= 0 && (pfd[3 + i].revents & POLLIN))
                 accept_one(i);
     }
     gw_log(GW_LOG_INFO, "stopped");
 out:
+    audit_flush();
     if (S.pool) {
         gw_authpool_shutdown(S.pool);
         collect_auth_results();
@@ -1048,6 +1349,15 @@ out:
     }
     while (S.pending)
         pending_free(S.pending);
+    if (S.sync) {
+        /* Every session has ended: its records are queued. The database gets them
+         * until the grace runs out; the rest waits in the spill file. */
+        gw_statesync_stop(S.sync, now_ms() + (int64_t)ctx->cfg->shutdown_grace * 1000);
+        gw_statesync_free(S.sync);
+        S.sync = NULL;
+    }
+    gw_stateipc_free(S.stateipc);
+    S.stateipc = NULL;
     users_forget();
     free(pfd);
     free(S.sess);

@@ -12,6 +12,7 @@
 #include "gateway/log.h"
 #include "gateway/path.h"
 #include "gateway/sandbox.h"
+#include "gateway/stateipc.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -279,4 +280,87 @@ void gw_session_audit_transfer(struct gw_session *s, const char *event, const ch
 void gw_session_set_proto(struct gw_session *s, const char *proto)
 {
     snprintf(s->proto, sizeof s->proto, "%s", proto);
+}
+
+/* One state request with its reply: retried while the parent answers GW_ERR_AGAIN.
+ * Returns the parent's RESULT (or a transport error); the reply stays in rbuf/rep. */
+static int state_call(struct gw_session *s, struct gw_buf *msg, char *rbuf, struct gw_ipc_msg *rep)
+{
+    int64_t deadline = gw_now_ms() + GW_SESSION_STATE_WAIT_MS, pause = 10, result;
+    for (;;) {
+        int rc = roundtrip(s, msg, rbuf, rep);
+        if (rc < 0)
+            return rc;
+        if (!gw_ipc_get_int(rep, GW_F_RESULT, &result) || result > 0 || result < GW_ERR_UPSTREAM)
+            return GW_ERR_PROTO;
+        if (result != GW_ERR_AGAIN || stopping || gw_now_ms() + pause > deadline)
+            return (int)result;
+        sleep_ms(pause);
+        pause = pause < 100 ? pause * 2 : 100;
+    }
+}
+
+static int state_msg(struct gw_buf *msg, uint8_t type, const char *name)
+{
+    if (strlen(name) > GW_STATE_MAX_NAME)
+        return GW_ERR_TOOLONG;
+    return gw_ipc_begin(msg, type) || gw_ipc_put_str(msg, GW_F_S_NAME, name) ? GW_ERR_TOOLONG : 0;
+}
+
+int gw_session_state_get(struct gw_session *s, const char *name, bool write, struct gw_buf *out,
+                         bool *found)
+{
+    static char rbuf[GW_MAX_IPC_MSG];
+    struct gw_ipc_msg rep;
+    struct gw_buf msg;
+    *found = false;
+    gw_buf_reset(out);
+    gw_buf_init(&msg, GW_MAX_IPC_MSG);
+    int rc = state_msg(&msg, GW_IPC_STATE_GET, name);
+    if (rc == 0 && write && gw_ipc_put_int(&msg, GW_F_S_WRITE, 1))
+        rc = GW_ERR_TOOLONG;
+    if (rc == 0)
+        rc = state_call(s, &msg, rbuf, &rep);
+    for (size_t i = 0; rc == 0 && i < rep.nfields; i++) {
+        if (rep.f[i].tag != GW_F_S_BODY)
+            continue;
+        *found = true;
+        rc = gw_buf_append(out, rep.f[i].val, rep.f[i].len);
+        if (rc < 0 && write)
+            gw_session_state_end(s, name); /* cannot use it: do not keep it locked */
+    }
+    gw_buf_free(&msg);
+    return rc;
+}
+
+int gw_session_state_put(struct gw_session *s, const char *name, const void *body, size_t len)
+{
+    static char rbuf[GW_MAX_IPC_MSG];
+    struct gw_ipc_msg rep;
+    struct gw_buf msg;
+    if (len > GW_STATE_MAX_BODY) {
+        gw_session_state_end(s, name);
+        return GW_ERR_NOSPC;
+    }
+    gw_buf_init(&msg, GW_MAX_IPC_MSG);
+    int rc = state_msg(&msg, GW_IPC_STATE_PUT, name);
+    if (rc == 0 && gw_ipc_put(&msg, GW_F_S_BODY, len ? body : "", len))
+        rc = GW_ERR_TOOLONG;
+    if (rc == 0)
+        rc = state_call(s, &msg, rbuf, &rep);
+    else
+        gw_session_state_end(s, name);
+    gw_buf_free(&msg);
+    return rc;
+}
+
+void gw_session_state_end(struct gw_session *s, const char *name)
+{
+    static char rbuf[GW_MAX_IPC_MSG];
+    struct gw_ipc_msg rep;
+    struct gw_buf msg;
+    gw_buf_init(&msg, GW_MAX_IPC_MSG);
+    if (state_msg(&msg, GW_IPC_STATE_END, name) == 0)
+        state_call(s, &msg, rbuf, &rep);
+    gw_buf_free(&msg);
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "gateway/audit.h"
+#include "gateway/buf.h"
 #include "gateway/config.h"
 #include "gateway/keys.h"
 #include "gateway/limits.h"
@@ -86,6 +87,27 @@ int gw_session_audit_sync(struct gw_session *s, const struct audit_record *r);
 void gw_session_audit_transfer(struct gw_session *s, const char *event, const char *path,
                                struct vfs_file *f, int64_t started_ms, const char *status,
                                const char *error);
+
+/* Shared state (when `state_db` is set; gateway/stateipc.h): named blobs kept by the
+ * parent in PostgreSQL. The requests are synchronous; asynchronous audit records sent
+ * earlier on the same channel get no reply, so a reply always answers the request
+ * just sent. A parent answering GW_ERR_AGAIN (every database connection busy) is
+ * asked again after a short sleep, for up to GW_SESSION_STATE_WAIT_MS.
+ *   get: reads name into out (replaced; out's max should be at least
+ *        GW_STATE_MAX_BODY); *found false when there is none. write true holds the
+ *        blob (a row lock across nodes) until put or end; the parent rolls a holder
+ *        back after GW_STATE_HOLD_MS.
+ *   put: replaces the held blob (len 0 deletes it) and releases it. A body over
+ *        GW_STATE_MAX_BODY releases the blob unchanged and returns GW_ERR_NOSPC.
+ *   end: releases a held blob unchanged.
+ * Errors: GW_ERR_IO (database unreachable, channel gone), GW_ERR_AGAIN (still busy
+ * after the wait), GW_ERR_TIMEOUT (row locked elsewhere), GW_ERR_NOSPC, GW_ERR_INVAL,
+ * GW_ERR_PROTO (a parent that does not serve these requests). */
+#define GW_SESSION_STATE_WAIT_MS 5000
+int gw_session_state_get(struct gw_session *s, const char *name, bool write, struct gw_buf *out,
+                         bool *found);
+int gw_session_state_put(struct gw_session *s, const char *name, const void *body, size_t len);
+void gw_session_state_end(struct gw_session *s, const char *name);
 
 /* Changes the audit proto (e.g. "ftps" after AUTH TLS). */
 void gw_session_set_proto(struct gw_session *s, const char *proto);

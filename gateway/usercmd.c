@@ -2,7 +2,11 @@
  * STATE/users (format in users.h). Every change takes an exclusive lock on
  * STATE/users.lock for its whole load-modify-save cycle, so two concurrent runs never
  * lose each other's update; readers (the server, `list`) need no lock because the file
- * is replaced atomically. */
+ * is replaced atomically.
+ *
+ * With a state database (`state_db` in the config, or --state-db), the same cycle runs
+ * against it instead (gateway/statedb.h): users_begin locks and loads, commit replaces
+ * the rows and notifies every node. Validation and output are the file's. */
 #include "gateway/users.h"
 
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include "gateway/err.h"
 #include "gateway/json.h"
 #include "gateway/limits.h"
+#include "gateway/statedb.h"
 
 #define CMD "user"
 #define DEFAULT_STATE "./ferry-state"
@@ -40,6 +45,7 @@ enum {
 struct ucmd_ctx {
     const char *state_flag;
     const char *config;
+    const char *url_flag; /* --state-db */
     const char *home;
     const char *key_files[MAX_KEY_FILES];
     size_t nkey_files;
@@ -49,6 +55,9 @@ struct ucmd_ctx {
     char *state;      /* resolved state directory (owned) */
     char *users_path; /* STATE/users (owned) */
     int lock_fd;
+    char *url;             /* the state database ("" or NULL: the users file) (owned) */
+    struct gw_statedb *db; /* open once needed */
+    bool locked;           /* lock_state ran: load_db opens the read-modify-write */
 };
 
 struct ucmd {
@@ -81,7 +90,8 @@ static void usage(FILE *out)
 {
     fputs("Usage: ferry user COMMAND [ARGS] [--state DIR | --config FILE]\n"
           "\n"
-          "Manage the users of `ferry serve`, kept in STATE/users.\n"
+          "Manage the users of `ferry serve`, kept in STATE/users, or in the state\n"
+          "database when one is configured (state_db in [server], or --state-db).\n"
           "\n"
           "Commands:\n"
           "  add NAME [--password-stdin] [--key PUBKEYFILE]... [--home /PATH] [--read-only]\n"
@@ -105,7 +115,8 @@ static void usage(FILE *out)
           "Options:\n"
           "  --password-stdin  read the password from the first line of standard input\n"
           "  --state DIR       state directory (default ./ferry-state; created 0700)\n"
-          "  --config FILE     take the state directory from this config file\n"
+          "  --config FILE     take the state directory (and state_db) from this config file\n"
+          "  --state-db URL    work on the users in this state database (postgresql://...)\n"
           "  -h, --help        show this help\n"
           "\n"
           "Exit status: 0 ok, 1 failed (e.g. user exists), 2 usage or config error.\n"
@@ -118,9 +129,7 @@ static void usage(FILE *out)
 static int resolve_state(struct ucmd_ctx *c)
 {
     int rc = GW_EXIT_OK;
-    if (c->state_flag) {
-        c->state = strdup(c->state_flag);
-    } else if (c->config) {
+    if (c->config) {
         struct gw_config cfg;
         char err[512];
         cfg_defaults(&cfg);
@@ -128,13 +137,21 @@ static int resolve_state(struct ucmd_ctx *c)
             gw_errorf(CMD, "%s", err);
             rc = GW_EXIT_USAGE;
         } else {
-            c->state = strdup(cfg.state ? cfg.state : DEFAULT_STATE);
+            c->state = strdup(c->state_flag ? c->state_flag
+                              : cfg.state   ? cfg.state
+                                            : DEFAULT_STATE);
+            if (!c->url_flag && cfg.state_db && cfg.state_db[0] && !(c->url = strdup(cfg.state_db)))
+                rc = GW_EXIT_SOME_FAILED;
         }
         cfg_free(&cfg);
         if (rc != GW_EXIT_OK)
             return rc;
     } else {
-        c->state = strdup(DEFAULT_STATE);
+        c->state = strdup(c->state_flag ? c->state_flag : DEFAULT_STATE);
+    }
+    if (c->url_flag && !(c->url = strdup(c->url_flag))) {
+        gw_errorf(CMD, "out of memory");
+        return GW_EXIT_SOME_FAILED;
     }
     if (!c->state || asprintf(&c->users_path, "%s/users", c->state) < 0) {
         c->users_path = NULL;
@@ -144,11 +161,46 @@ static int resolve_state(struct ucmd_ctx *c)
     return GW_EXIT_OK;
 }
 
-/* Creates the state directory (0700) when missing and takes the users lock. */
+static bool use_db(const struct ucmd_ctx *c)
+{
+    return c->url && c->url[0];
+}
+
+/* Connects to the state database and checks its schema is this binary's. */
+static int db_connect(struct ucmd_ctx *c)
+{
+    char err[512];
+    int v;
+    if (c->db)
+        return GW_EXIT_OK;
+    if (gw_statedb_open(c->url, &c->db, err, sizeof err) < 0) {
+        gw_errorf(CMD, "%s", err);
+        return GW_EXIT_SOME_FAILED;
+    }
+    if (gw_statedb_version(c->db, &v, err, sizeof err) < 0) {
+        gw_errorf(CMD, "%s", err);
+        return GW_EXIT_SOME_FAILED;
+    }
+    if (v != GW_STATEDB_SCHEMA) {
+        gw_errorf(CMD,
+                  "the state database has schema version %d, this ferry needs %d: run "
+                  "'ferry db migrate'",
+                  v, GW_STATEDB_SCHEMA);
+        return GW_EXIT_SOME_FAILED;
+    }
+    return GW_EXIT_OK;
+}
+
+/* Creates the state directory (0700) when missing and takes the users lock. With a
+ * state database, the lock is taken by load_db (users_begin) instead. */
 static int lock_state(struct ucmd_ctx *c)
 {
     char *lock_path = NULL;
     int rc = GW_EXIT_SOME_FAILED;
+    if (use_db(c)) {
+        c->locked = true;
+        return db_connect(c);
+    }
     if (mkdir(c->state, 0700) < 0 && errno != EEXIST) {
         gw_errorf(CMD, "cannot create state directory %s: %s", c->state, strerror(errno));
         goto out;
@@ -178,7 +230,17 @@ out:
 static int load_db(struct ucmd_ctx *c, struct auth_db *db)
 {
     char err[512];
-    int rc = auth_db_load(c->users_path, db, err, sizeof err);
+    int rc;
+    if (use_db(c)) {
+        int64_t rev;
+        rc = db_connect(c);
+        if (rc != GW_EXIT_OK)
+            return rc;
+        rc = c->locked ? gw_statedb_users_begin(c->db, db, err, sizeof err)
+                       : gw_statedb_users_load(c->db, db, &rev, err, sizeof err);
+    } else {
+        rc = auth_db_load(c->users_path, db, err, sizeof err);
+    }
     if (rc == 0)
         return GW_EXIT_OK;
     gw_errorf(CMD, "%s", err);
@@ -188,6 +250,13 @@ static int load_db(struct ucmd_ctx *c, struct auth_db *db)
 
 static int save_db(struct ucmd_ctx *c, const struct auth_db *db)
 {
+    if (use_db(c)) {
+        char err[512];
+        if (gw_statedb_users_commit(c->db, db, err, sizeof err) == 0)
+            return GW_EXIT_OK;
+        gw_errorf(CMD, "cannot write the users to the state database: %s", err);
+        return GW_EXIT_SOME_FAILED;
+    }
     int rc = auth_db_save(db, c->users_path);
     if (rc == 0)
         return GW_EXIT_OK;
@@ -680,9 +749,10 @@ static const char *option_name(unsigned bit)
  * Returns -1 to go on, else the exit code. */
 static int parse_options(const struct ucmd *cmd, int argc, char **argv, struct ucmd_ctx *c)
 {
-    enum { O_STATE = 256, O_CONFIG, O_PWSTDIN, O_KEY, O_HOME, O_RO, O_JSON, O_NOPW };
+    enum { O_STATE = 256, O_CONFIG, O_PWSTDIN, O_KEY, O_HOME, O_RO, O_JSON, O_NOPW, O_URL };
     static const struct option longopts[] = {
         {"state", required_argument, NULL, O_STATE},
+        {"state-db", required_argument, NULL, O_URL},
         {"config", required_argument, NULL, O_CONFIG},
         {"password-stdin", no_argument, NULL, O_PWSTDIN},
         {"key", required_argument, NULL, O_KEY},
@@ -707,6 +777,9 @@ static int parse_options(const struct ucmd *cmd, int argc, char **argv, struct u
             break;
         case O_CONFIG:
             c->config = optarg;
+            break;
+        case O_URL:
+            c->url_flag = optarg;
             break;
         case O_PWSTDIN:
             seen |= OPT_PASSWORD_STDIN;
@@ -788,6 +861,10 @@ int auth_cmd_main(int argc, char **argv)
         rc = cmd->run(&c);
     if (c.lock_fd >= 0)
         close(c.lock_fd);
+    /* A command that failed after users_begin leaves its transaction open: undone. */
+    gw_statedb_users_abort(c.db);
+    gw_statedb_close(c.db);
+    free(c.url);
     free(c.state);
     free(c.users_path);
     return rc;

@@ -40,7 +40,7 @@ for src in "$root"/tests/fuzz/fuzz_*.c; do
     # shellcheck disable=SC2086
     if ! $cc $flags $cflags -o "$bin" "$src" $srcs $libs; then
         # no FUZZ_PKGS line: retry with every library Ferry links (see the Makefile)
-        all="libssh libcurl openssl libxcrypt expat zlib"
+        all="libssh libcurl openssl libxcrypt expat zlib libpq"
         # shellcheck disable=SC2046,SC2086
         if [ -n "$pkgs" ] || ! $cc $flags $(pkg-config --cflags $all) -o "$bin" "$src" $srcs \
             $(pkg-config --libs $all); then

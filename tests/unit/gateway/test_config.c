@@ -170,6 +170,18 @@ START_TEST(test_set_and_validate)
     ck_assert_msg(strncmp(err, "proxy_trusted: ", 15) == 0, "%s", err);
     ck_assert_int_eq(cfg_set(&c, "proxy_trusted", "10.0.0.0/8, ::1", err, sizeof err), 0);
     ck_assert_int_eq(cfg_validate(&c, err, sizeof err), 0);
+    /* state_db: a URI or a conninfo; anything else is a typo caught at start-up. */
+    ck_assert_int_eq(cfg_set(&c, "state_db", "pg.example.net/ferry", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strncmp(err, "state_db: ", 10) == 0, "%s", err);
+    const char *good_db[] = {"postgresql://ferry@10.0.0.5:5432/ferry", "postgres://db/ferry",
+                             "host=10.0.0.5 dbname=ferry user=ferry"};
+    for (size_t i = 0; i < sizeof good_db / sizeof good_db[0]; i++) {
+        ck_assert_int_eq(cfg_set(&c, "state_db", good_db[i], err, sizeof err), 0);
+        ck_assert_msg(cfg_validate(&c, err, sizeof err) == 0, "%s: %s", good_db[i], err);
+    }
+    ck_assert_int_eq(cfg_set(&c, "node_name", "node-a", err, sizeof err), 0);
+    ck_assert_str_eq(c.node_name, "node-a");
     cfg_free(&c);
     const char *bad_url = "[mount /m]\nurl = http://x/\n";
     cfg_defaults(&c);
