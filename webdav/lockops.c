@@ -38,8 +38,9 @@ int dav_lock_check(struct dav_ctx *x, const char *vpath, unsigned flags)
     if (dav_key(x, vpath, key, sizeof key) < 0 || gw_path_dir(key, parent, sizeof parent) < 0)
         return 414;
     bool has_parent = strcmp(key, "/") != 0;
-    if (dav_lockdb_open(&db, x->srv->base, false) < 0)
-        return 500;
+    int rc = dav_lockdb_open(&db, x->srv->base, x->s, false);
+    if (rc < 0)
+        return dav_state_status(rc); /* never ignore locks we could not read */
     for (size_t i = 0; i < db.l.n && !status; i++) {
         const struct dav_lock *lk = &db.l.v[i];
         bool affected = dav_lock_covers(lk, key) ||
@@ -63,7 +64,8 @@ void dav_locks_forget(struct dav_ctx *x, const char *vpath)
 {
     char key[GW_MAX_PATH];
     struct dav_lockdb db;
-    if (dav_key(x, vpath, key, sizeof key) < 0 || dav_lockdb_open(&db, x->srv->base, true) < 0)
+    if (dav_key(x, vpath, key, sizeof key) < 0 ||
+        dav_lockdb_open(&db, x->srv->base, x->s, true) < 0)
         return;
     db.dirty = dav_locks_remove_under(&db.l, key) > 0;
     dav_lockdb_close(&db);
@@ -97,8 +99,9 @@ int dav_if_check(struct dav_ctx *x)
     bool any = false;
     if (!x->have_if)
         return 0;
-    if (dav_lockdb_open(&db, x->srv->base, false) < 0)
-        return 500;
+    int rc = dav_lockdb_open(&db, x->srv->base, x->s, false);
+    if (rc < 0)
+        return dav_state_status(rc);
     for (size_t i = 0; i < x->ifh.nlists && !any; i++) {
         const struct dav_if_list *l = &x->ifh.lists[i];
         if (l->tag) {
@@ -163,7 +166,7 @@ int dav_lockdiscovery(struct dav_ctx *x, const char *vpath, struct gw_buf *b)
     if (dav_key(x, vpath, key, sizeof key) < 0)
         return 0;
     if (!x->lockcache) {
-        if (dav_lockdb_open(&db, x->srv->base, false) < 0)
+        if (dav_lockdb_open(&db, x->srv->base, x->s, false) < 0)
             return 0;
         x->lockcache = malloc(sizeof *x->lockcache);
         if (x->lockcache) {
@@ -225,8 +228,8 @@ static int refresh(struct dav_ctx *x, int64_t timeout)
         return dav_resp_error(x, 400);
     if (dav_key(x, x->path, key, sizeof key) < 0)
         return dav_resp_error(x, 414);
-    if (dav_lockdb_open(&db, x->srv->base, true) < 0)
-        return dav_resp_error(x, 500);
+    if ((rc = dav_lockdb_open(&db, x->srv->base, x->s, true)) < 0)
+        return dav_resp_error(x, dav_state_status(rc));
     for (size_t i = 0; i < db.l.n && !found; i++) {
         struct dav_lock *lk = &db.l.v[i];
         if (!dav_lock_covers(lk, key) || !submitted(x, lk))
@@ -243,7 +246,7 @@ static int refresh(struct dav_ctx *x, int64_t timeout)
     if (!found)
         rc = dav_resp_dav_error(x, 412, "lock-token-submitted");
     else if (rc < 0)
-        rc = dav_resp_error(x, 500);
+        rc = dav_resp_error(x, dav_state_status(rc));
     else
         rc = lock_reply(x, 200, &copy);
     if (found) {
@@ -307,8 +310,8 @@ int dav_m_lock(struct dav_ctx *x)
     snprintf(lk.user, sizeof lk.user, "%s", x->s->user);
     lk.root = key;
     lk.owner = (char *)gw_buf_str(&owner);
-    if (dav_lockdb_open(&db, x->srv->base, true) < 0) {
-        rc = dav_resp_error(x, 500);
+    if ((rc = dav_lockdb_open(&db, x->srv->base, x->s, true)) < 0) {
+        rc = dav_resp_error(x, dav_state_status(rc));
         goto out;
     }
     bool conflict = false;
@@ -327,17 +330,23 @@ int dav_m_lock(struct dav_ctx *x)
         goto out;
     }
     if (rc < 0 || crc < 0) {
-        rc = dav_resp_error(x, rc == GW_ERR_LIMIT ? 503 : 500);
+        rc = dav_resp_error(x, rc == GW_ERR_LIMIT ? 503 : rc < 0 ? 500 : dav_state_status(crc));
         goto out;
     }
-    if (!exists) {
-        /* LOCK on an unmapped URL creates an empty resource (RFC 4918 section 9.10.4). */
+    /* LOCK on an unmapped URL creates an empty resource (RFC 4918 section 9.10.4) -
+     * unless the caller has an upload of it pending: creating it would truncate that
+     * partial and commit it empty, losing what a resumable upload (Content-Range PUT,
+     * the resumable-upload draft, FTP REST) has sent so far. The lock then covers the
+     * name until that upload completes it. */
+    struct vfs_stat pst;
+    bool pending = !exists && vfs_stat(x->vfs, x->path, VFS_SHADOW, &pst) == 0 && pst.partial;
+    if (!exists && !pending) {
         struct vfs_file *f = NULL;
         rc = vfs_open_write(x->vfs, x->path, VFS_WRITE_NEW, 0, 0644, &f);
         if (rc == 0)
             rc = vfs_close(f, true);
         if (rc < 0) {
-            if (dav_lockdb_open(&db, x->srv->base, true) == 0) {
+            if (dav_lockdb_open(&db, x->srv->base, x->s, true) == 0) {
                 for (size_t i = 0; i < db.l.n; i++)
                     if (strcmp(db.l.v[i].token, lk.token) == 0) {
                         dav_locks_remove_at(&db.l, i);
@@ -369,8 +378,9 @@ int dav_m_unlock(struct dav_ctx *x)
         return dav_resp_error(x, 400);
     if (dav_key(x, x->path, key, sizeof key) < 0)
         return dav_resp_error(x, 414);
-    if (dav_lockdb_open(&db, x->srv->base, true) < 0)
-        return dav_resp_error(x, 500);
+    int rc = dav_lockdb_open(&db, x->srv->base, x->s, true);
+    if (rc < 0)
+        return dav_resp_error(x, dav_state_status(rc));
     int status = 409;
     for (size_t i = 0; i < db.l.n; i++) {
         struct dav_lock *lk = &db.l.v[i];
@@ -387,8 +397,8 @@ int dav_m_unlock(struct dav_ctx *x)
         status = 204;
         break;
     }
-    if (dav_lockdb_close(&db) < 0 && status == 204)
-        status = 500;
+    if ((rc = dav_lockdb_close(&db)) < 0 && status == 204)
+        status = dav_state_status(rc);
     if (status == 409)
         return dav_resp_dav_error(x, 409, "lock-token-matches-request-uri");
     return dav_resp_error(x, status);

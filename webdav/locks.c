@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "gateway/err.h"
-#include "webdav/field.h"
 #include "gateway/path.h"
+#include "gateway/session.h"
+#include "gateway/stateipc.h"
+#include "webdav/field.h"
 
 #define LOCKS_HEADER "# ferry webdav locks v1\n"
 #define LOCKS_MAX_FILE (64u << 20)
@@ -216,13 +218,44 @@ int dav_lock_new_token(char out[DAV_LOCK_TOKEN_MAX])
     return 0;
 }
 
-int dav_lockdb_open(struct dav_lockdb *db, const char *base, bool write)
+bool dav_shared(const struct gw_session *s)
+{
+    return s && s->cfg && s->cfg->state_db && s->cfg->state_db[0];
+}
+
+/* Takes the set from the stored text. A damaged text (wrong header) counts as empty:
+ * locks are advisory state that lapses anyway; refusing every write would be worse. */
+static void load(struct dav_lockdb *db, const char *buf, size_t len)
+{
+    if (dav_locks_parse(buf, len, (int64_t)time(NULL), &db->l) == GW_ERR_PROTO)
+        memset(&db->l, 0, sizeof db->l);
+}
+
+static int open_shared(struct dav_lockdb *db)
+{
+    struct gw_buf b;
+    bool found;
+    gw_buf_init(&b, GW_STATE_MAX_BODY);
+    int rc = gw_session_state_get(db->share, DAV_LOCKS_BLOB, db->write, &b, &found);
+    if (rc == 0) {
+        db->held = db->write;
+        load(db, b.data, b.len);
+    }
+    gw_buf_free(&b);
+    return rc;
+}
+
+int dav_lockdb_open(struct dav_lockdb *db, const char *base, struct gw_session *s, bool write)
 {
     char lpath[GW_MAX_PATH];
     int rc = 0;
     memset(db, 0, sizeof *db);
     db->lockfd = -1;
     db->write = write;
+    if (dav_shared(s)) {
+        db->share = s;
+        return open_shared(db);
+    }
     if (mkdir(base, 0700) != 0 && errno != EEXIST)
         return gw_err_from_errno(errno);
     snprintf(lpath, sizeof lpath, "%s/locks.lock", base);
@@ -261,16 +294,28 @@ int dav_lockdb_open(struct dav_lockdb *db, const char *base, bool write)
         got += (size_t)r;
     }
     close(fd);
-    /* A damaged file (wrong header) counts as empty: locks are advisory state that
-     * lapses anyway; refusing every write would be worse. */
-    if (dav_locks_parse(buf, got, (int64_t)time(NULL), &db->l) == GW_ERR_PROTO)
-        memset(&db->l, 0, sizeof db->l);
+    load(db, buf, got);
     free(buf);
     return 0;
 fail:
     close(db->lockfd);
     db->lockfd = -1;
     return rc;
+}
+
+/* Writes the set back as the shared blob (which releases it). A set too large for
+ * one message is refused whole: the stored one stays as it was. */
+static int save_shared(struct dav_lockdb *db)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, GW_STATE_MAX_BODY);
+    int rc = dav_locks_format(&db->l, &b);
+    if (rc == 0)
+        rc = gw_session_state_put(db->share, DAV_LOCKS_BLOB, b.data, b.len);
+    else
+        gw_session_state_end(db->share, DAV_LOCKS_BLOB);
+    gw_buf_free(&b);
+    return rc == GW_ERR_LIMIT ? GW_ERR_NOSPC : rc;
 }
 
 static int save(struct dav_lockdb *db)
@@ -313,6 +358,11 @@ out:
 int dav_lockdb_close(struct dav_lockdb *db)
 {
     int rc = 0;
+    if (db->held && db->dirty)
+        rc = save_shared(db);
+    else if (db->held)
+        gw_session_state_end(db->share, DAV_LOCKS_BLOB);
+    db->held = false;
     if (db->lockfd >= 0 && db->write && db->dirty)
         rc = save(db);
     if (db->lockfd >= 0)

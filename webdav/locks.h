@@ -69,15 +69,28 @@ int dav_lock_new_token(char out[DAV_LOCK_TOKEN_MAX]);
 
 /* The database: open loads the current set under a shared (write false) or exclusive
  * (write true) flock; close writes it back when dirty is set (exclusive only) and
- * releases the lock. base is STATE/webdav. */
+ * releases the lock. base is STATE/webdav.
+ *
+ * With `state_db` set (dav_shared(s) true), the same text is instead the shared-state
+ * blob DAV_LOCKS_BLOB, read and written through the parent (gateway/session.h): a
+ * write open holds its row until close, across every node. It is bounded by
+ * GW_STATE_MAX_BODY (gateway/stateipc.h), a few hundred locks: close returns
+ * GW_ERR_NOSPC for a set that does not fit (and leaves the stored one unchanged);
+ * GW_ERR_IO / GW_ERR_AGAIN / GW_ERR_TIMEOUT when the database cannot be asked. */
+#define DAV_LOCKS_BLOB "webdav/locks"
+struct gw_session;
 struct dav_lockdb {
     int lockfd;
     bool write;
     bool dirty;
+    bool held;                /* shared state: the blob is held for write */
+    struct gw_session *share; /* non-NULL: shared state through the parent */
     char path[GW_MAX_PATH];
     struct dav_locks l;
 };
-int dav_lockdb_open(struct dav_lockdb *db, const char *base, bool write);
+/* True when s keeps WebDAV state in the shared database (s may be NULL: files). */
+bool dav_shared(const struct gw_session *s);
+int dav_lockdb_open(struct dav_lockdb *db, const char *base, struct gw_session *s, bool write);
 int dav_lockdb_close(struct dav_lockdb *db);
 
 #endif

@@ -31,6 +31,14 @@ int dav_m_options(struct dav_ctx *x)
                                 "MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK");
     if (rc == 0)
         rc = dav_resp_header(x, "Accept-Ranges: bytes");
+    /* Resumable uploads (webdav/upload.c, draft-ietf-httpbis-resumable-upload-12): an
+     * upload resource lives as long as its partial (partial_ttl since the last write). */
+    if (rc == 0)
+        rc = dav_resp_header(x, "Accept-Patch: application/partial-upload");
+    if (rc == 0)
+        rc = dav_resp_header(x, "Upload-Limit: max-age=%" PRId64,
+                             x->cfg->partial_ttl > 0 ? x->cfg->partial_ttl
+                                                     : (int64_t)GW_DEFAULT_PARTIAL_TTL);
     if (rc == 0)
         rc = dav_resp_end(x, 0);
     return rc;
@@ -598,6 +606,16 @@ static void ms_failure(struct dav_ctx *x, struct gw_buf *ms, const char *path, i
                   dav_status_text(status));
 }
 
+/* The shared property store (state_db) is asked by name, never for listings: each
+ * member of a removed, moved or copied tree is handled by the walk that visits it. The
+ * files store handles a whole subtree at once (dav_remove_tree, copy_move). */
+static void forget_props(struct dav_ctx *x, const char *path)
+{
+    char key[GW_MAX_PATH];
+    if (dav_shared(x->s) && dav_key(x, path, key, sizeof key) == 0)
+        dav_props_delete(x->srv->base, x->s, key);
+}
+
 static int remove_rec(struct dav_ctx *x, const char *path, bool dir, unsigned depth,
                       struct gw_buf *ms)
 {
@@ -605,6 +623,8 @@ static int remove_rec(struct dav_ctx *x, const char *path, bool dir, unsigned de
         int rc = vfs_unlink(x->vfs, path);
         if (rc < 0)
             ms_failure(x, ms, path, rc);
+        else
+            forget_props(x, path);
         return rc;
     }
     if (depth > GW_MAX_DEPTH)
@@ -635,6 +655,8 @@ static int remove_rec(struct dav_ctx *x, const char *path, bool dir, unsigned de
     rc = vfs_rmdir(x->vfs, path);
     if (rc < 0)
         ms_failure(x, ms, path, rc);
+    else
+        forget_props(x, path);
     return rc;
 }
 
@@ -646,12 +668,8 @@ int dav_remove_tree(struct dav_ctx *x, const char *vpath, struct gw_buf *ms)
         return rc;
     rc = remove_rec(x, vpath, S_ISDIR(st.mode), 0, ms);
     char key[GW_MAX_PATH];
-    if (dav_key(x, vpath, key, sizeof key) == 0) {
-        int lk = dav_props_lock(x->srv->base);
-        if (rc == 0)
-            dav_props_delete(x->srv->base, key);
-        dav_props_unlock(lk);
-    }
+    if (rc == 0 && !dav_shared(x->s) && dav_key(x, vpath, key, sizeof key) == 0)
+        dav_props_delete(x->srv->base, x->s, key);
     if (rc == 0)
         dav_locks_forget(x, vpath);
     return rc;
@@ -799,6 +817,35 @@ static int copy_rec(struct dav_ctx *x, const char *from, const char *to, bool in
     return rc;
 }
 
+/* Shared store: the members below the collection now at to (moved or copied from
+ * from) take their properties along, one by one (see forget_props). */
+static void member_props(struct dav_ctx *x, const char *from, const char *to, bool move,
+                         unsigned depth)
+{
+    struct member *m;
+    size_t n;
+    if (!dav_shared(x->s) || depth > GW_MAX_DEPTH || list_members(x, to, &m, &n) < 0)
+        return;
+    char *a = malloc(GW_MAX_PATH), *b = malloc(GW_MAX_PATH);
+    char *ka = malloc(GW_MAX_PATH), *kb = malloc(GW_MAX_PATH);
+    for (size_t i = 0; a && b && ka && kb && i < n; i++) {
+        if (child_path(from, m[i].name, a) < 0 || child_path(to, m[i].name, b) < 0 ||
+            dav_key(x, a, ka, GW_MAX_PATH) < 0 || dav_key(x, b, kb, GW_MAX_PATH) < 0)
+            continue;
+        if (move)
+            dav_props_move(x->srv->base, x->s, ka, kb);
+        else
+            dav_props_copy(x->srv->base, x->s, ka, kb, false);
+        if (m[i].dir)
+            member_props(x, a, b, move, depth + 1);
+    }
+    free(a);
+    free(b);
+    free(ka);
+    free(kb);
+    free_members(m, n);
+}
+
 static int copy_move(struct dav_ctx *x, bool move)
 {
     char dst[GW_MAX_PATH], parent[GW_MAX_PATH], ka[GW_MAX_PATH], kb[GW_MAX_PATH];
@@ -848,16 +895,16 @@ static int copy_move(struct dav_ctx *x, bool move)
         }
         dav_audit(x, "rename", x->path, dst, rc);
         if (rc == 0) {
-            int lk = dav_props_lock(x->srv->base);
-            dav_props_move(x->srv->base, ka, kb);
-            dav_props_unlock(lk);
+            dav_props_move(x->srv->base, x->s, ka, kb);
+            if (dir)
+                member_props(x, x->path, dst, true, 0);
             dav_locks_forget(x, x->path);
         }
     } else {
         rc = copy_rec(x, x->path, dst, depth == DAV_DEPTH_INFINITY, 0);
-        int lk = dav_props_lock(x->srv->base);
-        dav_props_copy(x->srv->base, ka, kb, depth == DAV_DEPTH_INFINITY);
-        dav_props_unlock(lk);
+        dav_props_copy(x->srv->base, x->s, ka, kb, depth == DAV_DEPTH_INFINITY);
+        if (dir && depth == DAV_DEPTH_INFINITY)
+            member_props(x, x->path, dst, false, 0);
     }
     if (rc < 0)
         return dav_resp_error(x, rc == GW_ERR_NOENT ? 409 : dav_status_from_err(rc));

@@ -205,7 +205,7 @@ static int emit(struct dav_ctx *x, struct res *r, const struct dav_propfind *pf,
     gw_buf_init(&missing, 1u << 20);
     memset(&r->dead, 0, sizeof r->dead);
     if (dav_key(x, r->path, key, sizeof key) == 0)
-        dav_props_load(x->srv->base, key, &r->dead);
+        dav_props_load(x->srv->base, x->s, key, &r->dead);
     if (pf->kind == DAV_PF_PROP) {
         for (size_t i = 0; i < pf->nprops && rc >= 0; i++) {
             const struct dav_propname *pn = &pf->props[i];
@@ -361,12 +361,11 @@ int dav_m_proppatch(struct dav_ctx *x)
 {
     struct dav_xml_doc *doc = NULL;
     struct dav_proppatch *pp = NULL;
-    struct dav_props props;
+    struct dav_propdb db;
     struct vfs_stat vst;
     struct dav_stream st;
     char key[GW_MAX_PATH];
-    int rc, lk = -1;
-    memset(&props, 0, sizeof props);
+    int rc;
     int status = dav_read_xml(x, &doc);
     if (status)
         return dav_resp_error(x, status);
@@ -399,29 +398,30 @@ int dav_m_proppatch(struct dav_ctx *x)
         failed |= protected_prop(&pp->ops[i].pn);
     int save_rc = 0;
     if (!failed) {
-        lk = dav_props_lock(x->srv->base);
-        if (lk < 0)
-            save_rc = lk;
-        if (save_rc == 0)
-            save_rc = dav_props_load(x->srv->base, key, &props);
+        save_rc = dav_propdb_open(&db, x->srv->base, x->s, key);
         struct gw_buf v;
         gw_buf_init(&v, GW_MAX_XML_BODY);
         for (size_t i = 0; i < pp->nops && save_rc == 0; i++) {
             const struct dav_propop *op = &pp->ops[i];
             if (op->remove) {
-                dav_props_remove(&props, op->pn.ns, op->pn.name);
+                dav_props_remove(&db.p, op->pn.ns, op->pn.name);
                 continue;
             }
             gw_buf_reset(&v);
             save_rc = dav_xml_write_children(&v, op->value);
             if (save_rc == 0)
-                save_rc = dav_props_set(&props, op->pn.ns, op->pn.name, gw_buf_str(&v), v.len);
+                save_rc = dav_props_set(&db.p, op->pn.ns, op->pn.name, gw_buf_str(&v), v.len);
         }
         gw_buf_free(&v);
+        int crc = dav_propdb_close(&db, save_rc == 0);
         if (save_rc == 0)
-            save_rc = dav_props_save(x->srv->base, key, &props);
-        dav_props_unlock(lk);
-        lk = -1;
+            save_rc = crc;
+        /* The store could not be asked (shared state database down or busy): say so
+         * rather than report every property as failed. */
+        if (dav_state_status(save_rc) == 503) {
+            rc = dav_resp_error(x, 503);
+            goto out;
+        }
     }
     rc = dav_stream_begin(&st, x, 207, "application/xml; charset=utf-8");
     if (rc == 0) {
@@ -443,8 +443,6 @@ int dav_m_proppatch(struct dav_ctx *x)
         rc = dav_stream_end(&st);
     }
 out:
-    dav_props_unlock(lk);
-    dav_props_free(&props);
     free(pp);
     dav_xml_free(doc);
     return rc;

@@ -15,8 +15,11 @@
 #include <openssl/sha.h>
 
 #include "gateway/err.h"
-#include "webdav/field.h"
 #include "gateway/limits.h"
+#include "gateway/session.h"
+#include "gateway/stateipc.h"
+#include "webdav/field.h"
+#include "webdav/locks.h"
 
 #define PROPS_HEADER "# ferry webdav properties v1\n"
 #define LONG_NAME 200
@@ -267,7 +270,7 @@ static int write_atomic(const char *path, const char *data, size_t len)
     return rc;
 }
 
-int dav_props_load(const char *base, const char *key, struct dav_props *out)
+static int load_file(const char *base, const char *key, struct dav_props *out)
 {
     char dir[GW_MAX_PATH], path[GW_MAX_PATH + 16];
     char *buf = NULL;
@@ -287,7 +290,7 @@ int dav_props_load(const char *base, const char *key, struct dav_props *out)
     return rc == GW_ERR_PROTO ? 0 : rc;
 }
 
-int dav_props_save(const char *base, const char *key, const struct dav_props *p)
+static int save_file(const char *base, const char *key, const struct dav_props *p)
 {
     char dir[GW_MAX_PATH], path[GW_MAX_PATH + 16];
     struct gw_buf b;
@@ -310,7 +313,7 @@ int dav_props_save(const char *base, const char *key, const struct dav_props *p)
     return rc == GW_ERR_LIMIT ? GW_ERR_NOSPC : rc;
 }
 
-int dav_props_lock(const char *base)
+static int lock_file(const char *base)
 {
     char path[GW_MAX_PATH];
     snprintf(path, sizeof path, "%s/props", base);
@@ -331,7 +334,7 @@ int dav_props_lock(const char *base)
     return fd;
 }
 
-void dav_props_unlock(int fd)
+static void unlock_file(int fd)
 {
     if (fd >= 0)
         close(fd); /* releases the flock */
@@ -380,7 +383,7 @@ static int rmtree(int dfd, const char *name, unsigned depth)
     return rc;
 }
 
-int dav_props_delete(const char *base, const char *key)
+static int delete_file(const char *base, const char *key)
 {
     char dir[GW_MAX_PATH];
     int rc = mirror_dir(base, key, dir, sizeof dir);
@@ -389,7 +392,7 @@ int dav_props_delete(const char *base, const char *key)
     return rmtree(AT_FDCWD, dir, 0);
 }
 
-int dav_props_move(const char *base, const char *from, const char *to)
+static int move_file(const char *base, const char *from, const char *to)
 {
     char a[GW_MAX_PATH], b[GW_MAX_PATH];
     int rc = mirror_dir(base, from, a, sizeof a);
@@ -489,7 +492,7 @@ static int copytree(const char *from, const char *to, bool recursive, unsigned d
     return rc;
 }
 
-int dav_props_copy(const char *base, const char *from, const char *to, bool recursive)
+static int copy_file_tree(const char *base, const char *from, const char *to, bool recursive)
 {
     char a[GW_MAX_PATH], b[GW_MAX_PATH];
     int rc = mirror_dir(base, from, a, sizeof a);
@@ -503,6 +506,187 @@ int dav_props_copy(const char *base, const char *from, const char *to, bool recu
     if (lstat(a, &st) != 0)
         return 0;
     return copytree(a, b, recursive, 0);
+}
+
+/* ---- the backend switch: files above, or shared-state blobs through the parent ---- */
+
+static int blob_name(const char *key, char *out, size_t outsz)
+{
+    int n = snprintf(out, outsz, "%s%s", DAV_PROPS_BLOB, key);
+    return n < 0 || (size_t)n >= outsz ? GW_ERR_TOOLONG : 0;
+}
+
+/* Reads key's stored text into b (empty when none); write holds it. */
+static int blob_get(struct gw_session *s, const char *key, bool write, struct gw_buf *b)
+{
+    char name[GW_STATE_MAX_NAME + 1];
+    bool found;
+    int rc = blob_name(key, name, sizeof name);
+    return rc < 0 ? rc : gw_session_state_get(s, name, write, b, &found);
+}
+
+static int blob_put(struct gw_session *s, const char *key, const void *body, size_t len)
+{
+    char name[GW_STATE_MAX_NAME + 1];
+    int rc = blob_name(key, name, sizeof name);
+    return rc < 0 ? rc : gw_session_state_put(s, name, body, len);
+}
+
+static void blob_end(struct gw_session *s, const char *key)
+{
+    char name[GW_STATE_MAX_NAME + 1];
+    if (blob_name(key, name, sizeof name) == 0)
+        gw_session_state_end(s, name);
+}
+
+/* Parses a stored text; a damaged one counts as no properties (as a damaged file). */
+static int parse_stored(const struct gw_buf *b, struct dav_props *out)
+{
+    int rc = b->len ? dav_props_parse(b->data, b->len, out) : 0;
+    if (rc == GW_ERR_PROTO)
+        memset(out, 0, sizeof *out);
+    return rc == GW_ERR_PROTO ? 0 : rc;
+}
+
+int dav_props_load(const char *base, struct gw_session *s, const char *key, struct dav_props *out)
+{
+    struct gw_buf b;
+    memset(out, 0, sizeof *out);
+    if (!dav_shared(s))
+        return load_file(base, key, out);
+    gw_buf_init(&b, GW_STATE_MAX_BODY);
+    int rc = blob_get(s, key, false, &b);
+    if (rc == 0)
+        rc = parse_stored(&b, out);
+    gw_buf_free(&b);
+    return rc;
+}
+
+int dav_propdb_open(struct dav_propdb *db, const char *base, struct gw_session *s, const char *key)
+{
+    struct gw_buf b;
+    int rc;
+    memset(db, 0, sizeof *db);
+    db->base = base;
+    db->key = key;
+    db->lockfd = -1;
+    if (!dav_shared(s)) {
+        db->lockfd = lock_file(base);
+        if (db->lockfd < 0)
+            return db->lockfd;
+        rc = load_file(base, key, &db->p);
+        if (rc < 0) {
+            unlock_file(db->lockfd);
+            db->lockfd = -1;
+        }
+        return rc;
+    }
+    db->share = s;
+    gw_buf_init(&b, GW_STATE_MAX_BODY);
+    rc = blob_get(s, key, true, &b);
+    db->held = rc == 0;
+    if (rc == 0 && (rc = parse_stored(&b, &db->p)) < 0) {
+        blob_end(s, key);
+        db->held = false;
+    }
+    gw_buf_free(&b);
+    return rc;
+}
+
+int dav_propdb_close(struct dav_propdb *db, bool save)
+{
+    struct gw_buf b;
+    int rc = 0;
+    if (db->lockfd >= 0) {
+        if (save)
+            rc = save_file(db->base, db->key, &db->p);
+        unlock_file(db->lockfd);
+    } else if (db->held && save) {
+        gw_buf_init(&b, GW_STATE_MAX_BODY);
+        if (db->p.n && (rc = dav_props_format(&db->p, &b)) < 0)
+            blob_end(db->share, db->key);
+        else
+            rc = blob_put(db->share, db->key, b.data, b.len);
+        gw_buf_free(&b);
+    } else if (db->held) {
+        blob_end(db->share, db->key);
+    }
+    db->lockfd = -1;
+    db->held = false;
+    dav_props_free(&db->p);
+    return rc == GW_ERR_LIMIT ? GW_ERR_NOSPC : rc;
+}
+
+/* Shared store: sets key's stored text to body (len 0 removes it). */
+static int replace_shared(struct gw_session *s, const char *key, const void *body, size_t len)
+{
+    struct gw_buf old;
+    gw_buf_init(&old, GW_STATE_MAX_BODY);
+    /* Removing what is not there (most members of a deleted tree) costs one read and
+     * holds nothing. */
+    int rc = len == 0 ? blob_get(s, key, false, &old) : 0;
+    if (rc < 0 || (len == 0 && old.len == 0))
+        goto out;
+    rc = blob_get(s, key, true, &old);
+    if (rc == 0 && len == 0 && old.len == 0)
+        blob_end(s, key); /* removed meanwhile */
+    else if (rc == 0)
+        rc = blob_put(s, key, body, len);
+out:
+    gw_buf_free(&old);
+    return rc;
+}
+
+/* Shared store: copies from's text to to, then removes from's when move. Each step
+ * holds one row at a time (a session never holds two). */
+static int transfer_shared(struct gw_session *s, const char *from, const char *to, bool move)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, GW_STATE_MAX_BODY);
+    int rc = blob_get(s, from, false, &b);
+    if (rc == 0)
+        rc = replace_shared(s, to, b.data, b.len);
+    if (rc == 0 && move && b.len)
+        rc = replace_shared(s, from, NULL, 0);
+    gw_buf_free(&b);
+    return rc;
+}
+
+int dav_props_delete(const char *base, struct gw_session *s, const char *key)
+{
+    if (dav_shared(s))
+        return replace_shared(s, key, NULL, 0);
+    int lk = lock_file(base);
+    if (lk < 0)
+        return lk;
+    int rc = delete_file(base, key);
+    unlock_file(lk);
+    return rc;
+}
+
+int dav_props_move(const char *base, struct gw_session *s, const char *from, const char *to)
+{
+    if (dav_shared(s))
+        return transfer_shared(s, from, to, true);
+    int lk = lock_file(base);
+    if (lk < 0)
+        return lk;
+    int rc = move_file(base, from, to);
+    unlock_file(lk);
+    return rc;
+}
+
+int dav_props_copy(const char *base, struct gw_session *s, const char *from, const char *to,
+                   bool recursive)
+{
+    if (dav_shared(s))
+        return transfer_shared(s, from, to, false);
+    int lk = lock_file(base);
+    if (lk < 0)
+        return lk;
+    int rc = copy_file_tree(base, from, to, recursive);
+    unlock_file(lk);
+    return rc;
 }
 
 bool dav_hash_get(const char *base, const char *key, const struct vfs_stat *st,

@@ -23,7 +23,9 @@
  * collection's members keep their properties. Changes made through other front ends
  * (FTP, SFTP renames) do not follow; stale entries are harmless and removed when a
  * WebDAV client deletes the path. Every change runs under an exclusive flock(2) on
- * STATE/webdav/props.lock: sessions are separate processes.
+ * STATE/webdav/props.lock: sessions are separate processes. (With `state_db` set, the
+ * @props text lives in the shared database instead; @sha256 stays a per-node cache,
+ * valid on any node since it is checked against the file's size and mtime.)
  *
  * The text codec (dav_props_parse / dav_props_format) is pure. */
 #ifndef FERRY_WEBDAV_PROPS_H
@@ -60,20 +62,39 @@ int dav_props_set(struct dav_props *p, const char *ns, const char *name, const c
 /* Removes a property; removing an absent one is not an error. */
 void dav_props_remove(struct dav_props *p, const char *ns, const char *name);
 
-/* The store. base is STATE/webdav (created on demand); key a server-relative path. */
-int dav_props_load(const char *base, const char *key, struct dav_props *out);
-/* Writes the properties (an empty set removes the file). Call under dav_props_lock. */
-int dav_props_save(const char *base, const char *key, const struct dav_props *p);
-/* Exclusive lock for a read-modify-write or a tree change: returns an fd to pass to
- * dav_props_unlock, or a GW_ERR_*. */
-int dav_props_lock(const char *base);
-void dav_props_unlock(int fd);
-/* Tree operations (under the lock). move replaces whatever was at to; copy copies the
- * resource's own entries, and with recursive its whole subtree; delete removes the
- * subtree. Missing sources are not errors. */
-int dav_props_move(const char *base, const char *from, const char *to);
-int dav_props_copy(const char *base, const char *from, const char *to, bool recursive);
-int dav_props_delete(const char *base, const char *key);
+/* The store. base is STATE/webdav (created on demand); key a server-relative path.
+ * s is the session: when dav_shared(s) (locks.h) the properties of key are instead the
+ * shared-state blob DAV_PROPS_BLOB + key ("webdav/props/alice/a.txt"), same text,
+ * read and written through the parent (gateway/session.h) and bounded by
+ * GW_STATE_MAX_BODY (gateway/stateipc.h); there, tree operations move, copy and
+ * delete the resource's own properties only (the database is asked for names, never
+ * for listings): the caller, which walks the tree anyway, handles each member
+ * (methods.c). s may be NULL (files). */
+#define DAV_PROPS_BLOB "webdav/props"
+struct gw_session;
+int dav_props_load(const char *base, struct gw_session *s, const char *key, struct dav_props *out);
+/* A read-modify-write of key's properties: open locks the store (files: an exclusive
+ * flock on STATE/webdav/props.lock; shared: key's row, across nodes) and loads them
+ * into db->p; close writes db->p back when save is true (an empty set removes them),
+ * releases the lock and frees db->p. Failures of the shared store: GW_ERR_IO,
+ * GW_ERR_AGAIN, GW_ERR_TIMEOUT (cannot be asked), GW_ERR_NOSPC (does not fit). */
+struct dav_propdb {
+    const char *base;
+    struct gw_session *share; /* non-NULL: shared state */
+    const char *key;
+    int lockfd;
+    bool held;
+    struct dav_props p;
+};
+int dav_propdb_open(struct dav_propdb *db, const char *base, struct gw_session *s, const char *key);
+int dav_propdb_close(struct dav_propdb *db, bool save);
+/* Tree operations, each under the store's lock. move replaces whatever was at to; copy
+ * copies the resource's own entries, and with recursive its whole subtree; delete
+ * removes the subtree. Missing sources are not errors. */
+int dav_props_move(const char *base, struct gw_session *s, const char *from, const char *to);
+int dav_props_copy(const char *base, struct gw_session *s, const char *from, const char *to,
+                   bool recursive);
+int dav_props_delete(const char *base, struct gw_session *s, const char *key);
 
 /* The SHA-256 cache: get returns true with the digest when one is stored and st (the
  * file's current stat) still matches; put stores one (best effort). */

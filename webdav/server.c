@@ -22,6 +22,7 @@
 #include "gateway/path.h"
 #include "webdav/dav.h"
 #include "webdav/davxml.h"
+#include "webdav/upload.h"
 #include "webdav/uri.h"
 
 #define M_WRITE 1u /* modifies the tree: refused on a read-only view */
@@ -33,14 +34,16 @@ struct dav_method {
     unsigned flags;
 };
 
-/* Permission checks happen once, here, before any handler runs. */
+/* Permission checks happen once, here, before any handler runs. HEAD, PUT, PATCH and
+ * DELETE go through upload.c, which serves the resumable-upload draft's requests and
+ * hands every other one to methods.c. */
 static const struct dav_method methods[] = {
     {"OPTIONS", dav_m_options, 0},
     {"GET", dav_m_get, 0},
-    {"HEAD", dav_m_get, 0},
-    {"PUT", dav_m_put, M_WRITE | M_BODY},
-    {"PATCH", dav_m_patch, M_WRITE | M_BODY},
-    {"DELETE", dav_m_delete, M_WRITE},
+    {"HEAD", dav_upload_head, 0},
+    {"PUT", dav_upload_put, M_WRITE | M_BODY},
+    {"PATCH", dav_upload_patch, M_WRITE | M_BODY},
+    {"DELETE", dav_upload_delete, M_WRITE},
     {"MKCOL", dav_m_mkcol, M_WRITE | M_BODY},
     {"COPY", dav_m_copy, M_WRITE},
     {"MOVE", dav_m_move, M_WRITE},
@@ -157,6 +160,20 @@ int dav_status_from_err(int err)
     case GW_ERR_AGAIN:
     case GW_ERR_TIMEOUT:
         return 503;
+    }
+    return 500;
+}
+
+int dav_state_status(int err)
+{
+    switch (err) {
+    case GW_ERR_IO:
+    case GW_ERR_AGAIN:
+    case GW_ERR_TIMEOUT:
+    case GW_ERR_BUSY:
+        return 503;
+    case GW_ERR_NOSPC:
+        return 507;
     }
     return 500;
 }

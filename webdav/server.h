@@ -87,6 +87,10 @@ int dav_resp_error(struct dav_ctx *x, int status);
 int dav_resp_dav_error(struct dav_ctx *x, int status, const char *condition);
 /* Maps a GW_ERR_* of a vfs call to an HTTP status. */
 int dav_status_from_err(int err);
+/* Maps a failure of the lock or property store to an HTTP status: 503 when it could
+ * not be asked (shared state database down or busy), 507 when the state would not fit,
+ * else 500. */
+int dav_state_status(int err);
 
 /* A streamed body (multistatus, HTML index): write into b, call dav_stream_flush after
  * each piece; dav_stream_end finishes it. */

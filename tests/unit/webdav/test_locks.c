@@ -1,5 +1,6 @@
 /* Unit tests for webdav/locks.c: the lock file codec, coverage queries, tokens, and the
- * shared database (including two processes contending for it). */
+ * shared database (including two processes contending for it), in files and through
+ * the parent's shared state (a fake parent, fakeparent.h). */
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "gateway/buf.h"
 #include "gateway/err.h"
 #include "webdav/locks.h"
+#include "tests/unit/webdav/fakeparent.h"
 
 static struct dav_lock mk(const char *tok, const char *root, bool inf, bool ex, int64_t exp)
 {
@@ -100,7 +102,7 @@ START_TEST(test_db)
     char *base = tu_mkdtemp("locks");
     struct dav_lockdb db;
     int64_t far = (int64_t)time(NULL) + 3600;
-    ck_assert_int_eq(dav_lockdb_open(&db, base, true), 0);
+    ck_assert_int_eq(dav_lockdb_open(&db, base, NULL, true), 0);
     ck_assert_uint_eq(db.l.n, 0);
     struct dav_lock a = mk("urn:uuid:a", "/f", false, true, far);
     ck_assert_int_eq(dav_locks_add(&db.l, &a), 0);
@@ -114,7 +116,7 @@ START_TEST(test_db)
             char tok[32];
             snprintf(tok, sizeof tok, "child-%d", i);
             struct dav_lock k = mk(tok, "/c", false, false, far);
-            if (dav_lockdb_open(&c, base, true) != 0 || dav_locks_add(&c.l, &k) != 0)
+            if (dav_lockdb_open(&c, base, NULL, true) != 0 || dav_locks_add(&c.l, &k) != 0)
                 _exit(1);
             c.dirty = true;
             if (dav_lockdb_close(&c) != 0)
@@ -126,7 +128,7 @@ START_TEST(test_db)
         char tok[32];
         snprintf(tok, sizeof tok, "parent-%d", i);
         struct dav_lock k = mk(tok, "/p", false, false, far);
-        ck_assert_int_eq(dav_lockdb_open(&db, base, true), 0);
+        ck_assert_int_eq(dav_lockdb_open(&db, base, NULL, true), 0);
         ck_assert_int_eq(dav_locks_add(&db.l, &k), 0);
         db.dirty = true;
         ck_assert_int_eq(dav_lockdb_close(&db), 0);
@@ -134,18 +136,90 @@ START_TEST(test_db)
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ck_assert_int_eq(dav_lockdb_open(&db, base, false), 0);
+    ck_assert_int_eq(dav_lockdb_open(&db, base, NULL, false), 0);
     ck_assert_uint_eq(db.l.n, 101);
     ck_assert_int_eq(dav_lockdb_close(&db), 0);
     /* A damaged file counts as empty rather than blocking every write. */
     char path[4096];
     snprintf(path, sizeof path, "%s/locks", base);
     tu_write_file(path, "garbage", 7);
-    ck_assert_int_eq(dav_lockdb_open(&db, base, false), 0);
+    ck_assert_int_eq(dav_lockdb_open(&db, base, NULL, false), 0);
     ck_assert_uint_eq(db.l.n, 0);
     dav_lockdb_close(&db);
     tu_rmtree(base);
     free(base);
+}
+END_TEST
+
+/* The same database as shared state: one blob, held for write between open and close,
+ * read and written whole through the session's requests to the parent. */
+START_TEST(test_db_shared)
+{
+    struct fake_parent f;
+    struct dav_lockdb db;
+    int64_t far = (int64_t)time(NULL) + 3600;
+    fp_start(&f);
+    ck_assert(dav_shared(&f.s));
+    ck_assert(!dav_shared(NULL));
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, true), 0);
+    ck_assert(fp_holding(&f));
+    ck_assert_uint_eq(db.l.n, 0);
+    struct dav_lock a = mk("urn:uuid:a", "/f", false, true, far);
+    ck_assert_int_eq(dav_locks_add(&db.l, &a), 0);
+    db.dirty = true;
+    ck_assert_int_eq(dav_lockdb_close(&db), 0);
+    ck_assert(!fp_holding(&f));
+    const char *want = "# ferry webdav locks v1\nurn:uuid:a ";
+    ck_assert(strncmp(fp_body(&f, "webdav/locks"), want, strlen(want)) == 0);
+    /* A read holds nothing; an unchanged write releases without writing. */
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, false), 0);
+    ck_assert(!fp_holding(&f));
+    ck_assert_uint_eq(db.l.n, 1);
+    ck_assert_int_eq(dav_lockdb_close(&db), 0);
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, true), 0);
+    ck_assert(fp_holding(&f));
+    ck_assert_int_eq(dav_lockdb_close(&db), 0);
+    ck_assert(!fp_holding(&f));
+    /* An asynchronous audit record queued before a request gets no reply: the next
+     * reply read is the request's. */
+    struct audit_record r;
+    audit_record_init(&r);
+    r.event = "upload";
+    r.path = "/f";
+    r.status = "ok";
+    ck_assert_int_eq(gw_session_audit(&f.s, &r), 0);
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, false), 0);
+    ck_assert_uint_eq(db.l.n, 1);
+    dav_lockdb_close(&db);
+    ck_assert_uint_eq(f.audits, 1);
+    /* A busy parent is asked again; a database that is down is an error, not empty. */
+    f.again = 3;
+    unsigned before = f.requests;
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, false), 0);
+    ck_assert_uint_eq(f.requests - before, 4);
+    dav_lockdb_close(&db);
+    f.fail = GW_ERR_IO;
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, false), GW_ERR_IO);
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, true), GW_ERR_IO);
+    f.fail = 0;
+    /* A set too large for one message is refused whole: the stored one is kept and
+     * the blob is released. */
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, true), 0);
+    char tok[64], root[64];
+    int i;
+    for (i = 0; i < 1000; i++) {
+        snprintf(tok, sizeof tok, "urn:uuid:%d", i);
+        snprintf(root, sizeof root, "/dir/file-%d", i);
+        struct dav_lock k = mk(tok, root, false, false, far);
+        ck_assert_int_eq(dav_locks_add(&db.l, &k), 0);
+    }
+    db.dirty = true;
+    ck_assert_int_eq(dav_lockdb_close(&db), GW_ERR_NOSPC);
+    ck_assert(!fp_holding(&f));
+    ck_assert_int_eq(dav_lockdb_open(&db, "/nonexistent", &f.s, false), 0);
+    ck_assert_uint_eq(db.l.n, 1);
+    dav_lockdb_close(&db);
+    fp_stop(&f);
 }
 END_TEST
 
@@ -160,6 +234,7 @@ Suite *webdav_locks_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("dav_lockdb");
     tcase_add_test(tc, test_db);
+    tcase_add_test(tc, test_db_shared);
     suite_add_tcase(s, tc);
     return s;
 }
