@@ -1,4 +1,6 @@
-/* The integration suite: one Check test per tests/integration/t_*.sh script.
+/* The integration suite: one Check test per tests/integration/t_*.sh script, then one
+ * per tests/cluster/c_*.sh script (several nodes behind HAProxy sharing PostgreSQL:
+ * about a minute and a half in all, so they run here as well as in make cluster-test).
  * Each script starts build/dbg/ferry on free loopback ports in its own temporary
  * directory, drives it with real clients (curl, lftp, ftplib, sftp, ...), asserts
  * what it sees, and cleans up every process it started (tests/integration/lib.sh).
@@ -31,32 +33,48 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void find_scripts(void)
+/* Adds "SUB/NAME" for every NAME in tests/SUB that starts with prefix and ends in .sh,
+ * sorted by name. */
+static void find_in(const char *sub, const char *prefix)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tests/integration", src_dir());
+    snprintf(dir, sizeof dir, "%s/tests/%s", src_dir(), sub);
     DIR *d = opendir(dir);
     if (!d)
         return;
+    int first = nscripts;
     struct dirent *e;
     while ((e = readdir(d)) && nscripts < MAX_SCRIPTS) {
-        size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "t_", 2) == 0 && n > 3 && strcmp(e->d_name + n - 3, ".sh") == 0)
-            scripts[nscripts++] = strdup(e->d_name);
+        size_t n = strlen(e->d_name), pl = strlen(prefix);
+        if (strncmp(e->d_name, prefix, pl) == 0 && n > pl + 3 &&
+            strcmp(e->d_name + n - 3, ".sh") == 0) {
+            size_t len = strlen(sub) + 1 + n + 1;
+            char *path = malloc(len);
+            if (!path)
+                break;
+            snprintf(path, len, "%s/%s", sub, e->d_name);
+            scripts[nscripts++] = path;
+        }
     }
     closedir(d);
-    qsort(scripts, (size_t)nscripts, sizeof *scripts, by_name);
+    qsort(scripts + first, (size_t)(nscripts - first), sizeof *scripts, by_name);
+}
+
+static void find_scripts(void)
+{
+    find_in("integration", "t_");
+    find_in("cluster", "c_");
 }
 
 START_TEST(run_script)
 {
-    const char *name = scripts[_i];
+    const char *path = scripts[_i], *name = strrchr(path, '/') + 1;
     const char *tmp = getenv("FERRY_TEST_TMP");
     char logdir[4096];
     snprintf(logdir, sizeof logdir, "%s/logs", tmp && *tmp ? tmp : "/tmp/ferry-tests");
     tu_sh("mkdir -p '%s'", logdir);
-    int rc = tu_sh("cd '%s' && timeout -k 10 %d bash tests/integration/%s > '%s/%s.log' 2>&1",
-                   src_dir(), SCRIPT_TIMEOUT - 20, name, logdir, name);
+    int rc = tu_sh("cd '%s' && timeout -k 10 %d bash tests/%s > '%s/%s.log' 2>&1", src_dir(),
+                   SCRIPT_TIMEOUT - 20, path, logdir, name);
     if (rc != 0) {
         fprintf(stderr, "---- %s failed (exit %d); last lines of %s/%s.log:\n", name, rc, logdir,
                 name);
