@@ -1326,14 +1326,7 @@ struct audit_log {
     char last[AUDIT_HASH_HEX + 1];
     off_t expect_size; /* file size after our last write; -1: unknown, re-read the tail */
     struct gw_buf line;
-    /* the other outputs (audit_set_outputs) */
-    int xfd; /* xferlog, -1 when none */
-    char *xpath;
-    bool use_syslog;
-    void (*syslog_hook)(void *arg, int priority, const char *line);
-    void *syslog_arg;
-    struct gw_buf aux; /* one xferlog or syslog line */
-    bool out_failing;  /* an output is failing (logged once) */
+    struct audit_outputs out; /* xferlog and syslog (audit_set_outputs) */
 };
 
 /* Finds the last complete record in the file's tail: its hash continues the chain.
@@ -1531,11 +1524,10 @@ int audit_open(const char *path, const unsigned char *key, size_t keylen, struct
     if (!log)
         return rc;
     log->fd = -1;
-    log->xfd = -1;
     log->expect_size = -1;
     memset(log->last, '0', AUDIT_HASH_HEX);
     gw_buf_init(&log->line, GW_MAX_AUDIT_LINE + 1);
-    gw_buf_init(&log->aux, GW_MAX_AUDIT_LINE + 1);
+    audit_outputs_init(&log->out);
     log->path = strdup(path);
     if (!log->path)
         goto fail;
@@ -1610,14 +1602,14 @@ static int open_xferlog(const char *path, int *fd_out)
 
 /* An output failing is logged when it starts failing and when it recovers, not once
  * per record (a full disk would otherwise flood the log it shares). */
-static void output_status(struct audit_log *log, int rc, const char *what)
+static void output_status(struct audit_outputs *o, int rc, const char *what)
 {
-    if (rc < 0 && !log->out_failing)
-        gw_log(GW_LOG_ERROR, "audit: cannot write the %s: %s (records stay in %s)", what,
-               gw_strerror(rc), log->path);
-    else if (rc == 0 && log->out_failing)
+    if (rc < 0 && !o->failing)
+        gw_log(GW_LOG_ERROR, "audit: cannot write the %s %s: %s (the audit log has every record)",
+               what, o->xpath, gw_strerror(rc));
+    else if (rc == 0 && o->failing)
         gw_log(GW_LOG_INFO, "audit: the %s is written again", what);
-    log->out_failing = rc < 0;
+    o->failing = rc < 0;
 }
 
 static bool is_transfer(const struct audit_record *r)
@@ -1625,34 +1617,78 @@ static bool is_transfer(const struct audit_record *r)
     return r->event && (strcmp(r->event, "upload") == 0 || strcmp(r->event, "download") == 0);
 }
 
-static void emit_outputs(struct audit_log *log, const struct audit_record *r, const char *hash)
+void audit_outputs_init(struct audit_outputs *o)
+{
+    memset(o, 0, sizeof *o);
+    o->xfd = -1;
+    gw_buf_init(&o->aux, GW_MAX_AUDIT_LINE + 1);
+}
+
+int audit_outputs_set(struct audit_outputs *o, const char *xferlog_path, bool use_syslog)
+{
+    int fd = -1;
+    char *xp = NULL;
+    if (xferlog_path && *xferlog_path) {
+        xp = strdup(xferlog_path);
+        if (!xp)
+            return GW_ERR_NOMEM;
+        int rc = open_xferlog(xferlog_path, &fd);
+        if (rc < 0) {
+            free(xp);
+            return rc;
+        }
+    }
+    if (o->xfd >= 0)
+        close(o->xfd);
+    free(o->xpath);
+    o->xfd = fd;
+    o->xpath = xp;
+    o->use_syslog = use_syslog;
+    return 0;
+}
+
+void audit_outputs_reopen(struct audit_outputs *o)
+{
+    int fd;
+    if (o->xfd >= 0 && open_xferlog(o->xpath, &fd) == 0) {
+        close(o->xfd);
+        o->xfd = fd;
+    }
+}
+
+void audit_outputs_emit(struct audit_outputs *o, const struct audit_record *r, const char *hash)
 {
     int rc = 0;
-    if (log->xfd >= 0 && is_transfer(r)) {
-        if (!path_is_fd(log->xpath, log->xfd)) {
-            int fd;
-            if (open_xferlog(log->xpath, &fd) == 0) {
-                close(log->xfd);
-                log->xfd = fd;
-            }
-        }
-        gw_buf_reset(&log->aux);
-        rc = audit_xferlog_line(r, &log->aux);
+    if (o->xfd >= 0 && is_transfer(r)) {
+        if (!path_is_fd(o->xpath, o->xfd))
+            audit_outputs_reopen(o); /* logrotate `create` renamed it away */
+        gw_buf_reset(&o->aux);
+        rc = audit_xferlog_line(r, &o->aux);
         if (rc == 0)
-            rc = gw_write_all(log->xfd, log->aux.data, log->aux.len);
-        output_status(log, rc, "xferlog");
+            rc = gw_write_all(o->xfd, o->aux.data, o->aux.len);
+        output_status(o, rc, "xferlog");
     }
-    if (log->use_syslog) {
-        gw_buf_reset(&log->aux);
-        if (audit_syslog_line(r, hash, &log->aux) == 0) {
+    if (o->use_syslog) {
+        gw_buf_reset(&o->aux);
+        if (audit_syslog_line(r, hash, &o->aux) == 0) {
             int prio =
                 LOG_AUTHPRIV | (r->status && strcmp(r->status, "ok") == 0 ? LOG_INFO : LOG_NOTICE);
-            if (log->syslog_hook)
-                log->syslog_hook(log->syslog_arg, prio, log->aux.data);
+            if (o->syslog_hook)
+                o->syslog_hook(o->syslog_arg, prio, o->aux.data);
             else
-                syslog(prio, "%s", log->aux.data);
+                syslog(prio, "%s", o->aux.data);
         }
     }
+}
+
+void audit_outputs_free(struct audit_outputs *o)
+{
+    if (o->xfd >= 0)
+        close(o->xfd);
+    o->xfd = -1;
+    gw_buf_free(&o->aux);
+    free(o->xpath);
+    o->xpath = NULL;
 }
 
 int audit_append(struct audit_log *log, const struct audit_record *r)
@@ -1724,7 +1760,7 @@ unlock:
                 rec.ts_ms = now;
             memcpy(hash, nl - 2 - AUDIT_HASH_HEX, AUDIT_HASH_HEX); /* ...,"hash":"HEX"} */
             hash[AUDIT_HASH_HEX] = '\0';
-            emit_outputs(log, &rec, hash);
+            audit_outputs_emit(&log->out, &rec, hash);
             p = nl + 1;
         }
     }
@@ -1736,10 +1772,7 @@ int audit_reopen(struct audit_log *log)
     int fd = -1;
     if (!log)
         return GW_ERR_INVAL;
-    if (log->xfd >= 0 && open_xferlog(log->xpath, &fd) == 0) {
-        close(log->xfd);
-        log->xfd = fd;
-    }
+    audit_outputs_reopen(&log->out);
     int rc = open_fd(log->path, &fd);
     if (rc < 0)
         return rc; /* keep writing to the old file rather than losing records */
@@ -1766,34 +1799,14 @@ int audit_reopen(struct audit_log *log)
 
 int audit_set_outputs(struct audit_log *log, const char *xferlog_path, bool use_syslog)
 {
-    int fd = -1;
-    char *xp = NULL;
-    if (!log)
-        return GW_ERR_INVAL;
-    if (xferlog_path && *xferlog_path) {
-        xp = strdup(xferlog_path);
-        if (!xp)
-            return GW_ERR_NOMEM;
-        int rc = open_xferlog(xferlog_path, &fd);
-        if (rc < 0) {
-            free(xp);
-            return rc;
-        }
-    }
-    if (log->xfd >= 0)
-        close(log->xfd);
-    free(log->xpath);
-    log->xfd = fd;
-    log->xpath = xp;
-    log->use_syslog = use_syslog;
-    return 0;
+    return log ? audit_outputs_set(&log->out, xferlog_path, use_syslog) : GW_ERR_INVAL;
 }
 
 void audit_set_syslog_hook(struct audit_log *log,
                            void (*hook)(void *arg, int priority, const char *line), void *arg)
 {
-    log->syslog_hook = hook;
-    log->syslog_arg = arg;
+    log->out.syslog_hook = hook;
+    log->out.syslog_arg = arg;
 }
 
 void audit_close(struct audit_log *log)
@@ -1802,13 +1815,10 @@ void audit_close(struct audit_log *log)
         return;
     if (log->fd >= 0)
         close(log->fd);
-    if (log->xfd >= 0)
-        close(log->xfd);
+    audit_outputs_free(&log->out);
     hasher_free(&log->h);
     gw_buf_free(&log->line);
-    gw_buf_free(&log->aux);
     free(log->path);
-    free(log->xpath);
     free(log);
 }
 

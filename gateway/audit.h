@@ -253,6 +253,31 @@ int audit_parse_time(const char *s, int64_t now_ms, int64_t *out_ms);
 
 /* ---- Additions: the writer's other outputs, rotation. ---- */
 
+/* The other outputs of audit records: the classic xferlog line of every transfer
+ * (audit_xferlog_line) and a syslog line of every record (audit_syslog_line, facility
+ * authpriv, through syslog_hook when set). The file log and the state database link
+ * (gateway/statesync.c) both write them through this. An xferlog renamed away
+ * (logrotate `create`) is followed; a failing output is logged when it starts and
+ * when it stops failing, never at the cost of the audit record. */
+struct audit_outputs {
+    int xfd; /* xferlog, -1 when none */
+    char *xpath;
+    bool use_syslog;
+    void (*syslog_hook)(void *arg, int priority, const char *line);
+    void *syslog_arg;
+    struct gw_buf aux; /* one xferlog or syslog line */
+    bool failing;      /* the xferlog is failing (logged once) */
+};
+void audit_outputs_init(struct audit_outputs *o);
+/* Opens (creating 0600) xferlog_path (NULL or "": none) and sets syslog on or off; on
+ * an error the previous outputs stay. */
+int audit_outputs_set(struct audit_outputs *o, const char *xferlog_path, bool use_syslog);
+/* The lines of r; hash (the record's chain hash) may be NULL. */
+void audit_outputs_emit(struct audit_outputs *o, const struct audit_record *r, const char *hash);
+/* Reopens the xferlog at its path (SIGHUP, log rotation). */
+void audit_outputs_reopen(struct audit_outputs *o);
+void audit_outputs_free(struct audit_outputs *o);
+
 /* Makes the writer also emit, for every record it appends (after the record is in the
  * audit log, which stays the authority):
  *   - xferlog_path (NULL or "" for none): for each upload and download record, exactly

@@ -230,11 +230,8 @@ struct gw_statesync {
     struct audit_record batch[GW_STATESYNC_BATCH];
     struct gw_ssq_rec *held[GW_STATESYNC_BATCH];
 
-    /* main thread only: the other outputs */
-    int xfd;
-    char *xpath;
-    bool use_syslog;
-    struct gw_buf aux;
+    /* main thread only: the other outputs (xferlog, syslog) */
+    struct audit_outputs out;
 };
 
 static int64_t mono_ms(void)
@@ -282,7 +279,8 @@ struct gw_statesync *gw_statesync_new(const char *url, const char *node, const u
     struct gw_statesync *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->work_fd = s->note_fd = s->spill_fd = s->xfd = s->sock_fd = -1;
+    s->work_fd = s->note_fd = s->spill_fd = s->sock_fd = -1;
+    audit_outputs_init(&s->out);
     size_t sl = strlen(state_dir) + sizeof "/" GW_STATESYNC_SPILL ".pos";
     size_t ul = strlen(url) + sizeof "?gssencmode=disable";
     s->url = malloc(ul);
@@ -305,7 +303,6 @@ struct gw_statesync *gw_statesync_new(const char *url, const char *node, const u
     const char *tb = getenv("FERRY_STATESYNC_MAX_RECORDS");
     if (tb && strtoul(tb, NULL, 10) > 0)
         s->q.max_n = strtoul(tb, NULL, 10);
-    gw_buf_init(&s->aux, GW_MAX_AUDIT_LINE + 2);
     s->work_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     s->note_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (s->work_fd < 0 || s->note_fd < 0)
@@ -327,7 +324,7 @@ fail:
         close(s->work_fd);
     if (s->note_fd >= 0)
         close(s->note_fd);
-    gw_buf_free(&s->aux);
+    audit_outputs_free(&s->out);
     free(s->url);
     free(s->node);
     free(s->spill_path);
@@ -834,68 +831,9 @@ bool gw_statesync_take_users(struct gw_statesync *s, struct auth_db *out, int64_
 
 /* ---- the other outputs (main thread) ---- */
 
-static int open_xferlog(const char *path, int *fd_out)
-{
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-    struct stat st;
-    if (fd < 0)
-        return gw_err_from_errno(errno);
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return GW_ERR_INVAL;
-    }
-    *fd_out = fd;
-    return 0;
-}
-
 int gw_statesync_set_outputs(struct gw_statesync *s, const char *xferlog_path, bool use_syslog)
 {
-    int fd = -1;
-    char *xp = NULL;
-    if (xferlog_path && *xferlog_path) {
-        if (!(xp = strdup(xferlog_path)))
-            return GW_ERR_NOMEM;
-        int rc = open_xferlog(xp, &fd);
-        if (rc < 0) {
-            free(xp);
-            return rc;
-        }
-    }
-    if (s->xfd >= 0)
-        close(s->xfd);
-    free(s->xpath);
-    s->xfd = fd;
-    s->xpath = xp;
-    s->use_syslog = use_syslog;
-    return 0;
-}
-
-/* As the file writer does (audit.c): xferlog for transfers, syslog for everything.
- * The syslog line carries no hash: the chain is computed in the database later. */
-static void emit_outputs(struct gw_statesync *s, const struct audit_record *r)
-{
-    bool transfer = r->event && (!strcmp(r->event, "upload") || !strcmp(r->event, "download"));
-    if (s->xfd >= 0 && transfer) {
-        struct stat a, b;
-        int fd;
-        /* logrotate `create` renamed it away: follow the path. */
-        if ((stat(s->xpath, &a) != 0 || fstat(s->xfd, &b) != 0 || a.st_ino != b.st_ino ||
-             a.st_dev != b.st_dev) &&
-            open_xferlog(s->xpath, &fd) == 0) {
-            close(s->xfd);
-            s->xfd = fd;
-        }
-        gw_buf_reset(&s->aux);
-        if (audit_xferlog_line(r, &s->aux) == 0 && gw_write_all(s->xfd, s->aux.data, s->aux.len) != 0)
-            gw_log(GW_LOG_ERROR, "audit: cannot write the xferlog %s", s->xpath);
-    }
-    if (s->use_syslog) {
-        gw_buf_reset(&s->aux);
-        if (audit_syslog_line(r, NULL, &s->aux) == 0)
-            syslog(LOG_AUTHPRIV |
-                       (r->status && strcmp(r->status, "ok") == 0 ? LOG_INFO : LOG_NOTICE),
-                   "%s", s->aux.data);
-    }
+    return audit_outputs_set(&s->out, xferlog_path, use_syslog);
 }
 
 int gw_statesync_audit(struct gw_statesync *s, const struct audit_record *r)
@@ -936,7 +874,9 @@ int gw_statesync_audit(struct gw_statesync *s, const struct audit_record *r)
     pthread_mutex_unlock(&s->mu);
     free(n);
     kick(s->work_fd);
-    emit_outputs(s, &rec);
+    /* As the file writer does; the syslog line carries no hash: the chain is computed
+     * in the database later. */
+    audit_outputs_emit(&s->out, &rec, NULL);
     return rc < 0 ? GW_ERR_IO : 0;
 }
 
@@ -1113,17 +1053,14 @@ void gw_statesync_free(struct gw_statesync *s)
         wipe_users(&s->users_new);
     if (s->spill_fd >= 0)
         close(s->spill_fd);
-    if (s->xfd >= 0)
-        close(s->xfd);
+    audit_outputs_free(&s->out);
     close(s->work_fd);
     close(s->note_fd);
     pthread_rwlock_destroy(&s->forklock);
     pthread_mutex_destroy(&s->mu);
-    gw_buf_free(&s->aux);
     if (s->key)
         explicit_bzero(s->key, s->keylen);
     free(s->key);
-    free(s->xpath);
     free(s->url);
     free(s->node);
     free(s->spill_path);
@@ -1162,9 +1099,10 @@ void gw_statesync_forget_in_child(struct gw_statesync *s)
     close(s->note_fd);
     if (s->spill_fd >= 0)
         close(s->spill_fd);
-    if (s->xfd >= 0)
-        close(s->xfd);
-    s->work_fd = s->note_fd = s->spill_fd = s->xfd = s->sock_fd = -1;
+    if (s->out.xfd >= 0)
+        close(s->out.xfd);
+    s->out.xfd = -1;
+    s->work_fd = s->note_fd = s->spill_fd = s->sock_fd = -1;
     gw_ssq_clear(&s->q);
     if (s->users_ready)
         wipe_users(&s->users_new);
