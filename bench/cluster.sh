@@ -96,11 +96,11 @@ for p in os.listdir("/proc"):
     kids.setdefault(int(f[1]), []).append(int(p))
 out = []
 for root in map(int, sys.argv[1:]):
-    total, todo = 0, [root]
-    while todo:
-        p = todo.pop()
+    total, stack = 0, [root]
+    while stack:
+        p = stack.pop()
         total += st.get(p, 0)
-        todo += kids.get(p, [])
+        stack += kids.get(p, [])
     out.append(str(total))
 print(" ".join(out))
 PYEOF
@@ -194,10 +194,10 @@ login_run() {
 import ftplib, sys, threading, time
 port, clients, secs, client = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 mode = sys.argv[5]
-todo = []
+pending = []
 if mode == "cold":
     first, n = int(sys.argv[6]), int(sys.argv[7])
-    todo = ["c%d" % i for i in range(first, first + n)]
+    pending = ["c%d" % i for i in range(first, first + n)]
 lock = threading.Lock()
 ok = [0] * clients
 bad = [0] * clients
@@ -206,7 +206,7 @@ def next_user():
     if mode == "warm":
         return "bench" if time.monotonic() < end else None
     with lock:
-        return todo.pop() if todo else None
+        return pending.pop() if pending else None
 def run(i):
     while True:
         user = next_user()
