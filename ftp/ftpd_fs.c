@@ -777,7 +777,7 @@ int ftpd_cmd_retr(struct ftpd_sess *fs)
         return 0;
     int rc = vfs_open_read(fs->vfs, fs->path, offset, &f);
     if (rc == 0) {
-        rc = vfs_fstat(f, &st);
+        rc = vfs_open_stat(f, &st);
         if (rc == 0 && !S_ISREG(st.mode))
             rc = GW_ERR_ISDIR;
     }

@@ -1412,11 +1412,13 @@ static bool lock_fd(int fd, int op)
 
 /* Under the lock: adopt the file's tail when it is not what we left. A file emptied by
  * copytruncate (or a new one after rotation) keeps our chain. */
-static int sync_tail(struct audit_log *log, bool *partial)
+static int sync_tail_st(struct audit_log *log, bool *partial, const struct stat *known)
 {
     struct stat st;
     *partial = false;
-    if (fstat(log->fd, &st) < 0)
+    if (known)
+        st = *known;
+    else if (fstat(log->fd, &st) < 0)
         return gw_err_from_errno(errno);
     if (st.st_size == log->expect_size || st.st_size == 0) {
         log->expect_size = st.st_size;
@@ -1439,6 +1441,11 @@ static int sync_tail(struct audit_log *log, bool *partial)
     if (rc == 0)
         log->expect_size = st.st_size;
     return rc;
+}
+
+static int sync_tail(struct audit_log *log, bool *partial)
+{
+    return sync_tail_st(log, partial, NULL);
 }
 
 /* A fresh writer on an empty file continues the chain of the newest rotation (path.1
@@ -1565,13 +1572,20 @@ static bool path_is_fd(const char *path, int fd)
  * after our last record), then move to the file at the path, creating it when the
  * rotation did not, and lock it. When the new file cannot be opened the record goes
  * to the old one: it is kept, and the chain stays whole either way. */
-static void follow_path(struct audit_log *log, bool *locked)
+static void follow_path(struct audit_log *log, bool *locked, struct stat *fdst, bool *fdst_ok)
 {
-    struct stat old, cur;
+    struct stat old, cur, at;
     bool partial;
     int fd;
-    if (path_is_fd(log->path, log->fd))
+    /* path_is_fd, keeping the descriptor's status for sync_tail: a batch costs one
+     * fstat(2) less. */
+    *fdst_ok = fstat(log->fd, fdst) == 0;
+    if (!*fdst_ok)
         return;
+    if (stat(log->path, &at) < 0 ? errno != ENOENT
+                                 : at.st_dev == fdst->st_dev && at.st_ino == fdst->st_ino)
+        return;
+    *fdst_ok = false;
     sync_tail(log, &partial);
     bool have_old = fstat(log->fd, &old) == 0;
     if (open_fd(log->path, &fd) < 0)
@@ -1710,9 +1724,11 @@ int audit_append_many(struct audit_log *log, const struct audit_record *recs, si
      * appends what every session sent since its last wake-up at once. Each record's
      * timestamp is fixed first, for the record and its xferlog and syslog lines. */
     int64_t now = wall_ms();
+    struct stat fdst;
+    bool fdst_ok;
     bool locked = lock_fd(log->fd, LOCK_EX);
-    follow_path(log, &locked);
-    rc = sync_tail(log, &partial);
+    follow_path(log, &locked, &fdst, &fdst_ok);
+    rc = sync_tail_st(log, &partial, fdst_ok ? &fdst : NULL);
     if (rc < 0)
         goto unlock;
     gw_buf_reset(&log->line);
@@ -1740,8 +1756,12 @@ int audit_append_many(struct audit_log *log, const struct audit_record *recs, si
         log->expect_size = -1;
         goto unlock;
     }
-    off_t pos = lseek(log->fd, 0, SEEK_CUR);
-    log->expect_size = pos >= 0 ? pos : -1;
+    if (locked) {
+        log->expect_size += (off_t)log->line.len; /* nobody else wrote meanwhile */
+    } else {
+        off_t pos = lseek(log->fd, 0, SEEK_CUR);
+        log->expect_size = pos >= 0 ? pos : -1;
+    }
 unlock:
     if (locked)
         lock_fd(log->fd, LOCK_UN);

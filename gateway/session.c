@@ -261,7 +261,9 @@ void gw_session_audit_transfer(struct gw_session *s, const char *event, const ch
     if (f) {
         r.bytes = (int64_t)vfs_bytes(f);
         r.offset = (int64_t)vfs_start_offset(f);
-        if (vfs_fstat(f, &st) == 0)
+        /* A download's size as its headers announced it (no system call); an
+         * upload's as it is now. */
+        if (vfs_open_stat(f, &st) == 0)
             r.size = (int64_t)st.size;
         if (vfs_sha256(f, sum)) {
             /* Once per download: a table, not 32 snprintf calls. */

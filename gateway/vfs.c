@@ -87,6 +87,8 @@ struct vfs_file {
      * it is good only while they hold (see vfs_sha256). */
     bool cst_ok;
     struct vfs_stat cst;
+    bool ost_ok; /* ost: the status at vfs_open_read */
+    struct vfs_stat ost;
 };
 
 struct vfs_dir {
@@ -349,13 +351,12 @@ static void file_free(struct vfs_file *f)
  * Backends without file descriptors (upstream FTP) have no cache. */
 #define VFS_HASH_XATTR "user.ferry.sha256"
 
-static bool hash_cache_get(struct vfs_file *f)
+static bool hash_cache_get(struct vfs_file *f, const struct vfs_stat *st)
 {
-    struct vfs_stat st;
     char val[160], hex[65];
     unsigned long long size, sec, nsec;
     int fd = f->ops->fd ? f->ops->fd(f->fh) : -1;
-    if (fd < 0 || !f->ops->fstat || f->ops->fstat(f->fh, &st) < 0)
+    if (fd < 0)
         return false;
     ssize_t n = fgetxattr(fd, VFS_HASH_XATTR, val, sizeof val - 1);
     if (n <= 0)
@@ -382,7 +383,7 @@ static bool hash_cache_get(struct vfs_file *f)
         return false;
     p = end + 1;
     nsec = strtoull(p, &end, 10);
-    if (end == p || size != st.size || (int64_t)sec != st.mtime || nsec != st.mtime_nsec)
+    if (end == p || size != st->size || (int64_t)sec != st->mtime || nsec != st->mtime_nsec)
         return false;
     memcpy(f->sum, sum, 32);
     f->cached = true;
@@ -422,7 +423,9 @@ int vfs_open_read(struct vfs *v, const char *path, uint64_t offset, struct vfs_f
         if (rc < 0)
             return rc;
         rc = loc.ops->open(loc.be, loc.bpath, O_RDONLY, 0, offset, &f->fh);
-        if (rc == 0 && (rc = loc.ops->fstat(f->fh, &st)) == 0 && offset > st.size)
+        if (rc == 0)
+            rc = loc.ops->open_stat ? loc.ops->open_stat(f->fh, &st) : loc.ops->fstat(f->fh, &st);
+        if (rc == 0 && offset > st.size)
             rc = GW_ERR_RANGE;
         if (rc < 0) {
             if (f->fh) loc.ops->close(f->fh);
@@ -450,7 +453,10 @@ int vfs_open_read(struct vfs *v, const char *path, uint64_t offset, struct vfs_f
         return rc;
     }
 opened:
-    if (hash_cache_get(f)) {
+    st.partial = false;
+    f->ost = st;
+    f->ost_ok = true;
+    if (hash_cache_get(f, &st)) {
         EVP_MD_CTX_free(f->md); /* known already: no need to hash what is sent */
         f->md = NULL;
         f->hvalid = false;
@@ -896,6 +902,14 @@ int vfs_fstat(struct vfs_file *f, struct vfs_stat *st)
     if (rc == 0)
         st->partial = f->partial;
     return rc;
+}
+
+int vfs_open_stat(struct vfs_file *f, struct vfs_stat *st)
+{
+    if (!f->ost_ok)
+        return vfs_fstat(f, st);
+    *st = f->ost;
+    return 0;
 }
 
 int vfs_fsync(struct vfs_file *f)

@@ -123,6 +123,9 @@ ssize_t vfs_pwrite(struct vfs_file *f, const void *buf, size_t n, uint64_t off);
 /* Current sequential offset. */
 uint64_t vfs_tell(const struct vfs_file *f);
 int vfs_fstat(struct vfs_file *f, struct vfs_stat *st);
+/* A read handle's status as of its opening, without a system call: what a download's
+ * headers (size, mtime, ETag) describe. Use vfs_fstat for the current one. */
+int vfs_open_stat(struct vfs_file *f, struct vfs_stat *st);
 int vfs_fsync(struct vfs_file *f);
 int vfs_ftruncate(struct vfs_file *f, uint64_t size);
 /* The backend's file descriptor for sendfile(2) on a read handle, or -1 when there is
@@ -215,6 +218,9 @@ struct vfs_ops {
     ssize_t (*pread)(void *fh, void *buf, size_t n, uint64_t off);
     ssize_t (*pwrite)(void *fh, const void *buf, size_t n, uint64_t off);
     int (*fstat)(void *fh, struct vfs_stat *st);
+    /* Optional: the status the backend took when it opened fh (no I/O). Saves a
+     * download the fstat(2) the open just did. */
+    int (*open_stat)(void *fh, struct vfs_stat *st);
     int (*fsync)(void *fh);
     int (*ftruncate)(void *fh, uint64_t size);
     int (*fd)(void *fh);

@@ -51,7 +51,8 @@ struct local_be {
 
 struct local_fh {
     int fd;
-    uint64_t wb; /* writes up to here have been handed to writeback (see lb_pwrite) */
+    uint64_t wb;         /* writes up to here have been handed to writeback (see lb_pwrite) */
+    struct vfs_stat ost; /* as lb_open found the file */
 };
 
 struct local_dh {
@@ -401,6 +402,7 @@ static int lb_open(void *be, const char *path, int flags, uint32_t mode, uint64_
     }
     h->fd = fd;
     h->wb = offset;
+    fill_stat(&s, &h->ost);
     *fh = h;
     return 0;
 fail:
@@ -471,6 +473,12 @@ static int lb_fstat(void *fh, struct vfs_stat *st)
     if (fstat(h->fd, &s) < 0)
         return lb_err(errno);
     fill_stat(&s, st);
+    return 0;
+}
+
+static int lb_open_stat(void *fh, struct vfs_stat *st)
+{
+    *st = ((const struct local_fh *)fh)->ost;
     return 0;
 }
 
@@ -871,6 +879,7 @@ const struct vfs_ops vfs_local_ops = {
     .pread = lb_pread,
     .pwrite = lb_pwrite,
     .fstat = lb_fstat,
+    .open_stat = lb_open_stat,
     .fsync = lb_fsync,
     .ftruncate = lb_ftruncate,
     .fd = lb_fd,

@@ -227,7 +227,7 @@ int dav_m_get(struct dav_ctx *x)
     } else {
         rc = vfs_open_read(x->vfs, x->path, 0, &f);
         if (rc == 0)
-            rc = vfs_fstat(f, &st);
+            rc = vfs_open_stat(f, &st);
         else if (rc == GW_ERR_ISDIR || rc == GW_ERR_PERM)
             rc = vfs_stat(x->vfs, x->path, 0, &st);
     }

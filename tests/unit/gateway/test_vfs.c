@@ -339,6 +339,28 @@ START_TEST(test_open_read)
 }
 END_TEST
 
+/* vfs_open_stat: what the open saw, with no system call, while vfs_fstat follows the
+ * file; the fd-less backend (no open_stat op) falls back to its fstat. */
+START_TEST(test_open_stat)
+{
+    struct env e;
+    struct vfs_file *f;
+    struct vfs_stat at, now;
+    env_setup(&e, 0);
+    hwrite(&e, "f", "0123456789", 10);
+    ck_assert_int_eq(vfs_open_read(e.anon, "/f", 0, &f), 0);
+    hwrite(&e, "f", "0123456789abcdef", 16); /* the same inode grows */
+    ck_assert_int_eq(vfs_open_stat(f, &at), 0);
+    ck_assert_int_eq(vfs_fstat(f, &now), 0);
+    ck_assert_uint_eq(at.size, 10);
+    ck_assert_uint_eq(now.size, 16);
+    ck_assert(S_ISREG(at.mode));
+    ck_assert(!at.partial);
+    vfs_close(f, false);
+    env_teardown(&e);
+}
+END_TEST
+
 START_TEST(test_sha256_read)
 {
     struct env e;
@@ -1716,6 +1738,7 @@ Suite *gateway_vfs_suite(void)
         {"vfs_open", test_open},
         {"vfs_stat", test_stat},
         {"vfs_open_read", test_open_read},
+        {"vfs_open_stat", test_open_stat},
         {"vfs_sha256 (read)", test_sha256_read},
         {"vfs_sha256 (helper thread)", test_sha256_async},
         {"vfs_open_write NEW", test_upload_new},
