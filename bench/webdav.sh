@@ -3,9 +3,12 @@
 # with its dav module for PUT), side by side in one run on loopback, same certificate
 # (Ferry's generated ECDSA P-256 one), same files, same clients, Basic auth on both:
 #   - GET of a 2 GiB file with curl (MB/s, best of BENCH_RUNS)
-#   - GET of a 1 KiB file with wrk, 50 connections, keep-alive (requests/s)
+#   - GET of a 1 KiB file with wrk, keep-alive, at 1, 8 and 50 connections (requests/s)
 #   - PUT of a 2 GiB file with curl (MB/s) and the peak RSS of the serving processes
 # Prints a table and Ferry/nginx ratios (higher is better for throughput, lower for RSS).
+# Every measure alternates Ferry and nginx BENCH_RUNS times and keeps each one's best:
+# on a virtual machine single runs of either vary by a third (a page-cache write into
+# memory the host has not backed yet costs a fault per page, whoever writes first).
 # Ferry audits every download (one record per GET, sent to its parent process); nginx's
 # access log is on, buffered. nginx checks a {PLAIN} password per request; Ferry checks
 # the password once per connection (SHA-256-crypt here, see below), then compares a keyed
@@ -143,8 +146,10 @@ put_big() { # URL PID -> "MB/s peak-RSS-kB"
     wait $w
     echo "$(mbps $BYTES "$t") $(cat "$D/rss")"
 }
-small_rps() { # URL -> requests/s
-    wrk -t 2 -c 50 -d "${WRK_S}s" -H "$AUTH" "$1/small.bin" 2>&1 |
+small_rps() { # URL CONNECTIONS -> requests/s
+    local t=2
+    [ "$2" -lt 2 ] && t=1
+    wrk -t "$t" -c "$2" -d "${WRK_S}s" -H "$AUTH" "$1/small.bin" 2>&1 |
         awk '/^Requests\/sec:/ {printf "%.0f", $2}'
 }
 
@@ -157,27 +162,47 @@ for _ in $(seq "$RUNS"); do
     fg="$fg $(get_big "$F")"
     ng="$ng $(get_big "$N")"
 done
-fr=$(small_rps "$F")
-nr=$(small_rps "$N")
-fp=$(put_big "$F" "$FERRY_PID")
-cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: ferry PUT content differs" >&2
-rm -f "$D/root/bench/up.bin"
-np=$(put_big "$N" "$NGINX_PID")
-cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: nginx PUT content differs" >&2
+# Small requests at three concurrencies: one connection shows the cost of a request,
+# 50 how well the model shares two cores among many clients.
+# (fr_C / nr_C: the runs at C connections; sh has no arrays)
+for c in 1 8 50; do
+    a="" b=""
+    for _ in $(seq "$RUNS"); do
+        a="$a $(small_rps "$F" $c)"
+        b="$b $(small_rps "$N" $c)"
+    done
+    eval "fr_$c=\"\$a\" nr_$c=\"\$b\""
+done
+fpm=0 fpr=0 npm=0 npr=0 fpl="" npl=""
+for _ in $(seq "$RUNS"); do
+    set -- $(put_big "$F" "$FERRY_PID")
+    fpl="$fpl $1"
+    [ "$1" -gt "$fpm" ] && fpm=$1
+    [ "$2" -gt "$fpr" ] && fpr=$2
+    cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: ferry PUT content differs" >&2
+    rm -f "$D/root/bench/up.bin"
+    set -- $(put_big "$N" "$NGINX_PID")
+    npl="$npl $1"
+    [ "$1" -gt "$npm" ] && npm=$1
+    [ "$2" -gt "$npr" ] && npr=$2
+    cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: nginx PUT content differs" >&2
+    rm -f "$D/root/bench/up.bin"
+done
 
 fgb=$(echo $fg | best) ngb=$(echo $ng | best)
-set -- $fp
-fpm=$1 fpr=$2
-set -- $np
-npm=$1 npr=$2
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 printf '\n%-34s %12s %12s %8s\n' "WebDAV over HTTPS (loopback)" "ferry" "nginx" "ratio"
 printf '%-34s %12s %12s %8s\n' "GET ${SIZE_MB} MiB, MB/s (best of $RUNS)" "$fgb" "$ngb" "$(ratio "$fgb" "$ngb")"
-printf '%-34s %12s %12s %8s\n' "GET 1 KiB, wrk -c 50, req/s" "$fr" "$nr" "$(ratio "$fr" "$nr")"
-printf '%-34s %12s %12s %8s\n' "PUT ${SIZE_MB} MiB, MB/s" "$fpm" "$npm" "$(ratio "$fpm" "$npm")"
+for c in 1 8 50; do
+    eval "a=\$(echo \$fr_$c | best) b=\$(echo \$nr_$c | best)"
+    printf '%-34s %12s %12s %8s\n' "GET 1 KiB, wrk -c $c, req/s" "$a" "$b" "$(ratio "$a" "$b")"
+done
+printf '%-34s %12s %12s %8s\n' "PUT ${SIZE_MB} MiB, MB/s (best of $RUNS)" "$fpm" "$npm" "$(ratio "$fpm" "$npm")"
 printf '%-34s %12s %12s %8s\n' "PUT peak RSS, MiB" "$((fpr / 1024))" "$((npr / 1024))" \
     "$(ratio "$fpr" "$npr")"
 printf '(GET runs, MB/s: ferry%s; nginx%s)\n' "$fg" "$ng"
+printf '(1 KiB GET runs at 50 connections, req/s: ferry%s; nginx%s)\n' "$fr_50" "$nr_50"
+printf '(PUT runs, MB/s: ferry%s; nginx%s)\n' "$fpl" "$npl"
 kernel_tls=no
 grep -qw '^tls' /proc/modules 2>/dev/null && kernel_tls=yes
 echo "(kernel tls module loaded: $kernel_tls; without it both send with SSL_write)"
