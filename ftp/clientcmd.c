@@ -371,6 +371,10 @@ struct run {
     struct ftpc_policy pol;
     struct ftpc_fetch_opts fo;
     struct audit_log *audit;
+    char audit_path[4096]; /* the file of audit, "" when none */
+    /* With a state database the records join its chain (struct dbaudit), audit is then
+     * only where they go when the database cannot take them. */
+    struct dbaudit *dba;
     char *key_data[FTPC_MAX_KEYS];
     char *manifest;
     const char *dest;
@@ -489,6 +493,7 @@ static int setup_run(struct run *r, struct copts *o, const char *url)
     if (state) {
         char path[4096];
         snprintf(path, sizeof path, "%s/audit.jsonl", state);
+        snprintf(r->audit_path, sizeof r->audit_path, "%s", path);
         unsigned char *key = NULL;
         size_t keylen = 0;
         if (o->audit_key && audit_key_load(o->audit_key, &key, &keylen) != 0) {
@@ -505,6 +510,8 @@ static int setup_run(struct run *r, struct copts *o, const char *url)
     return 0;
 }
 
+static void dba_free(struct dbaudit *d);
+
 static void free_run(struct run *r)
 {
     for (size_t i = 0; i < FTPC_MAX_KEYS; i++)
@@ -512,13 +519,126 @@ static void free_run(struct run *r)
     free(r->manifest);
     if (r->audit)
         audit_close(r->audit);
+    dba_free(r->dba);
     ftpc_free(r->c);
+}
+
+/* ---- mirror's audit records in the state database ----
+ * With --state-db (or state_db from --config), the run's records join the one chain
+ * every node writes (gateway/statedb.h), on a connection of their own: the job lock's
+ * is used by its watch thread. They are sent in batches (at most DBA_BATCH records or
+ * DBA_MAX_WAIT_MS after the oldest, and at the end), because each append is a
+ * transaction that locks the chain's head. A batch the database refuses even after a
+ * reconnect goes to the state directory's audit file when the run has one, else the
+ * records are counted as lost and the run exits 75: nothing vanishes silently. */
+#define DBA_BATCH 256
+#define DBA_MAX_WAIT_MS 1000
+
+struct dbaudit {
+    struct gw_statedb *db;
+    char node[256];
+    unsigned char *key;
+    size_t keylen;
+    struct audit_record recs[DBA_BATCH];
+    char *store[DBA_BATCH]; /* each record's strings, one allocation */
+    size_t n;
+    int64_t oldest_ms;
+    uint64_t diverted, lost;
+};
+
+/* A copy of a whose strings live in one block (*store), stamped now unless a has a time. */
+static int rec_copy(const struct audit_record *a, struct audit_record *out, char **store)
+{
+    const char *const *src[] = {&a->event, &a->proto,  &a->session, &a->user,   &a->remote,
+                                &a->path,  &a->path2,  &a->status,  &a->error,  &a->sha256};
+    const char **dst[] = {&out->event, &out->proto,  &out->session, &out->user,  &out->remote,
+                          &out->path,  &out->path2,  &out->status,  &out->error, &out->sha256};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof src / sizeof src[0]; i++)
+        total += *src[i] ? strlen(*src[i]) + 1 : 0;
+    char *p = malloc(total ? total : 1);
+    if (!p)
+        return GW_ERR_NOMEM;
+    *out = *a;
+    *store = p;
+    for (size_t i = 0; i < sizeof src / sizeof src[0]; i++) {
+        if (!*src[i])
+            continue;
+        size_t l = strlen(*src[i]) + 1;
+        memcpy(p, *src[i], l);
+        *dst[i] = p;
+        p += l;
+    }
+    if (out->ts_ms <= 0)
+        out->ts_ms = gw_wall_ms();
+    return 0;
+}
+
+static void dba_flush(struct run *r)
+{
+    struct dbaudit *d = r->dba;
+    char err[512];
+    if (!d || d->n == 0)
+        return;
+    int rc = gw_statedb_audit_append(d->db, d->node, d->recs, d->n, d->key, d->keylen, err,
+                                     sizeof err);
+    if (rc != 0 && !gw_statedb_ok(d->db) && gw_statedb_reset(d->db, err, sizeof err) == 0)
+        rc = gw_statedb_audit_append(d->db, d->node, d->recs, d->n, d->key, d->keylen, err,
+                                     sizeof err);
+    if (rc != 0) {
+        bool kept = r->audit != NULL;
+        for (size_t i = 0; kept && i < d->n; i++)
+            kept = audit_append(r->audit, &d->recs[i]) == 0;
+        if (kept)
+            d->diverted += d->n;
+        else
+            d->lost += d->n;
+        gw_errorf(r->o->cmd, "cannot add %zu audit record%s to the state database's chain "
+                  "(%s): %s", d->n, d->n == 1 ? "" : "s", err,
+                  kept ? "written to the audit file instead" : "they are lost");
+        if (kept)
+            fprintf(stderr, "  (the audit file: %s; `ferry db import` takes it only into an "
+                            "empty table, so keep it with the run's logs)\n", r->audit_path);
+    }
+    for (size_t i = 0; i < d->n; i++)
+        free(d->store[i]);
+    d->n = 0;
+}
+
+static void run_audit(struct run *r, const struct audit_record *a)
+{
+    struct dbaudit *d = r->dba;
+    if (!d) {
+        if (r->audit)
+            audit_append(r->audit, a);
+        return;
+    }
+    if (rec_copy(a, &d->recs[d->n], &d->store[d->n]) != 0) {
+        d->lost++;
+        return;
+    }
+    int64_t now = gw_now_ms();
+    if (d->n++ == 0)
+        d->oldest_ms = now;
+    if (d->n == DBA_BATCH || now - d->oldest_ms >= DBA_MAX_WAIT_MS)
+        dba_flush(r);
+}
+
+static void dba_free(struct dbaudit *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++)
+        free(d->store[i]);
+    gw_statedb_close(d->db);
+    audit_key_free(d->key, d->keylen);
+    free(d);
 }
 
 static void audit_fetch(struct run *r, const char *local, const struct ftpc_fetch_result *fr,
                         int64_t started)
 {
-    if (!r->audit)
+    if (!r->audit && !r->dba)
         return;
     struct audit_record a;
     audit_record_init(&a);
@@ -534,7 +654,7 @@ static void audit_fetch(struct run *r, const char *local, const struct ftpc_fetc
     a.status = fr->status == 0 ? "ok" : fr->temporary ? "aborted" : "failed";
     a.error = fr->status ? fr->reason : NULL;
     a.sha256 = fr->sha256[0] ? fr->sha256 : NULL;
-    audit_append(r->audit, &a);
+    run_audit(r, &a);
     if (fr->checked) {
         audit_record_init(&a);
         a.event = "verify";
@@ -544,7 +664,7 @@ static void audit_fetch(struct run *r, const char *local, const struct ftpc_fetc
         a.status = fr->verdict == IG_VERIFIED ? "ok" : "failed";
         a.error = fr->reason;
         a.sha256 = fr->sha256[0] ? fr->sha256 : NULL;
-        audit_append(r->audit, &a);
+        run_audit(r, &a);
     }
 }
 
@@ -837,7 +957,7 @@ static void delete_gone(struct mirror *m, const char *lrel, const struct ftpc_li
                 mkdirs_parent(to) != 0 || rename(path, to) != 0)
                 gw_errorf(r->o->cmd, "cannot move %s to the trash: %s", rel, strerror(errno));
         }
-        if (r->audit) {
+        if (r->audit || r->dba) {
             struct audit_record a;
             audit_record_init(&a);
             a.event = "delete";
@@ -845,7 +965,7 @@ static void delete_gone(struct mirror *m, const char *lrel, const struct ftpc_li
             a.remote = ftpc_host(r->c);
             a.path = path;
             a.status = "ok";
-            audit_append(r->audit, &a);
+            run_audit(r, &a);
         }
     }
     if (d)
@@ -1216,6 +1336,53 @@ static int state_db_url(const struct copts *o, char **url)
     return status;
 }
 
+/* Opens the run's audit link to the state database at url (see struct dbaudit): the
+ * chain's key is --audit-key, else audit_key of --config; the node is node_name of
+ * --config, else the host name, as `ferry serve` names it. Returns an exit status. */
+static int dba_open(struct run *r, const struct copts *o, const char *url)
+{
+    char err[512];
+    struct gw_config cfg;
+    bool have_cfg = false;
+    int status = GW_EXIT_OK;
+    struct dbaudit *d = calloc(1, sizeof *d);
+    if (!d)
+        return GW_EXIT_SOME_FAILED;
+    if (o->config) {
+        cfg_defaults(&cfg);
+        have_cfg = cfg_load(&cfg, o->config, err, sizeof err) == 0;
+        if (!have_cfg) {
+            gw_errorf(o->cmd, "%s", err);
+            status = GW_EXIT_USAGE;
+            goto out;
+        }
+    }
+    const char *key = o->audit_key ? o->audit_key
+                      : have_cfg && cfg.audit_key[0] ? cfg.audit_key : NULL;
+    if (key && audit_key_load(key, &d->key, &d->keylen) != 0) {
+        gw_errorf(o->cmd, "cannot read the audit key %s", key);
+        status = GW_EXIT_USAGE;
+        goto out;
+    }
+    if (have_cfg && cfg.node_name[0])
+        snprintf(d->node, sizeof d->node, "%s", cfg.node_name);
+    else if (gethostname(d->node, sizeof d->node - 1) != 0)
+        snprintf(d->node, sizeof d->node, "ferry");
+    if (gw_statedb_open(url, &d->db, err, sizeof err) != 0) {
+        gw_errorf(o->cmd, "cannot open the audit link to the state database: %s "
+                  "(temporary failure, retry later)", err);
+        status = GW_EXIT_TEMPFAIL;
+        goto out;
+    }
+    r->dba = d;
+    d = NULL;
+out:
+    if (o->config)
+        cfg_free(&cfg);
+    dba_free(d);
+    return status;
+}
+
 /* The job's lock in the state database, and a thread that keeps it while the run
  * lasts: every JOBLOCK_CHECK_MS it takes the lock again (advisory locks nest, so this
  * is a no-op while the session lives, and a query that notices a broken connection).
@@ -1402,6 +1569,15 @@ int ftpc_cmd_mirror(int argc, char **argv)
     }
     if ((status = setup_run(&r, &o, o.args[0])) != 0)
         goto out;
+    if (jl.db) {
+        char *url = NULL;
+        status = state_db_url(&o, &url);
+        if (status == 0 && url)
+            status = dba_open(&r, &o, url);
+        free(url);
+        if (status != 0)
+            goto out;
+    }
     memset(&m, 0, sizeof m);
     atomic_init(&m.lock_lost, false);
     joblock_watch(&jl, &m.lock_lost);
@@ -1425,7 +1601,7 @@ int ftpc_cmd_mirror(int argc, char **argv)
     status = final_status(&r);
     if (atomic_load(&m.lock_lost))
         status = GW_EXIT_TEMPFAIL;
-    if (r.audit) {
+    if (r.audit || r.dba) {
         struct audit_record a;
         audit_record_init(&a);
         a.event = "mirror";
@@ -1435,8 +1611,11 @@ int ftpc_cmd_mirror(int argc, char **argv)
         a.bytes = (int64_t)r.bytes;
         a.duration_ms = gw_now_ms() - r.started_ms;
         a.status = status == 0 ? "ok" : "failed";
-        audit_append(r.audit, &a);
+        run_audit(&r, &a);
     }
+    dba_flush(&r);
+    if (r.dba && r.dba->lost > 0 && status == GW_EXIT_OK)
+        status = GW_EXIT_TEMPFAIL; /* the files are there, their audit trail is not */
 out:
     free_run(&r);
     if (lock_fd >= 0)

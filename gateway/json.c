@@ -55,6 +55,11 @@ int gw_json_str(struct gw_buf *b, const char *s, size_t n)
     size_t i = 0, run = 0;
     while (rc == 0 && i < n) {
         unsigned c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* the common case */
+            i++;
+            run++;
+            continue;
+        }
         size_t l = c >= 0x20 && c != '"' && c != '\\' ? gw_utf8_seq_len(p + i, n - i) : 1;
         if (c >= 0x20 && c != '"' && c != '\\' && l > 0) {
             i += l;

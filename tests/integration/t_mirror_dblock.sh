@@ -7,6 +7,8 @@
 # session advisory lock (visible in pg_locks, gone with the run, even a killed one);
 # when the database drops the run's connection mid-run, the run takes its lock again
 # and keeps the job; with the database down a run exits 75 (cron retries) and says so.
+# The runs' audit records join the database's chain (node_name from --config), survive
+# a dropped connection, and go to --state's audit file when the database goes away.
 # PostgreSQL 15 from tests/cluster/pg.sh on a free port, the schema from `ferry db
 # migrate`, the upstream a throttled pyftpdlib.
 . tests/cluster/lib.sh
@@ -40,7 +42,7 @@ LOCK=$FERRY_DIR/jobs/upstream.lock
 DEST_A=$FERRY_DIR/node-a/mirror
 DEST_B=$FERRY_DIR/node-b/mirror
 CONF=$FERRY_DIR/ferry.conf
-printf '[server]\nstate_db = %s\n' "$DB" >"$CONF"
+printf '[server]\nstate_db = %s\nnode_name = mirror-node-b\n' "$DB" >"$CONF"
 # other_node CMD...: CMD where the jobs directory is a fresh tmpfs (a node whose
 # filesystem locks do not reach ours), or plainly when mount namespaces are unavailable.
 if unshare -m true 2>/dev/null; then
@@ -97,6 +99,22 @@ diff -r "$SRC" "$DEST_B" -x .ferry-mirror.lock >/dev/null || fail "second run: t
 assert_eq "$(advisory_locks)" 0 "advisory locks after the second run"
 echo "lock: released with the run, the second node's run mirrors"
 
+# Both runs' records are in the database's one chain: downloads with their SHA-256,
+# the run records, the node names; the chain verifies.
+audit_db() { "$FERRY_BIN" audit --state-db "$DB" --proto mirror --format json "$@"; }
+want=$(sha256sum "$SRC/slow.bin" | cut -d' ' -f1)
+assert_eq "$(audit_db --event download --path "$DEST_A/slow.bin" | grep -c "\"sha256\":\"$want\"")" 1 \
+    "node A's download of slow.bin in the database, with its hash"
+assert_eq "$(audit_db --event download --path "$DEST_B/*" | grep -c '"status":"ok"')" 2 \
+    "node B's two downloads in the database"
+assert_eq "$(audit_db --event mirror --path "$DEST_B" | grep -c '"status":"ok"')" 1 "node B's run record"
+assert_eq "$(pg_sql "SELECT count(*) FROM ferry_audit WHERE node = 'mirror-node-b'")" 3 \
+    "node B's records under node_name from --config"
+"$FERRY_BIN" audit verify --state-db "$DB" >"$FERRY_DIR/verify.out" 2>&1 ||
+    { cat "$FERRY_DIR/verify.out" >&2; fail "the chain with the mirror records"; }
+[ ! -e ferry-state/audit.jsonl ] || fail "records went to a file beside the database"
+echo "audit: the runs' records in the database's chain, verified"
+
 # A run killed hard leaves no stale lock: the database drops it with the connection.
 "$FERRY_BIN" mirror "$URL" "$FERRY_DIR/killed" --lock "$LOCK" --state-db "$DB" --quiet \
     2>/dev/null &
@@ -132,20 +150,46 @@ for _ in $(seq 60); do
     sleep 0.1
 done
 assert_eq "$(advisory_locks)" 1 "the run took its lock again"
+# and the audit link's connection (the one client backend without the advisory lock)
+assert_eq "$(pg_sql "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)) t")" \
+    1 "terminating the run's audit connection"
 kill -0 $rpid 2>/dev/null || fail "the run ended before the retaken lock was tested"
 other_node "$FERRY_BIN" mirror "$URL" "$DEST_B" --lock "$LOCK" --state-db "$DB" --quiet 2>/dev/null
 assert_eq $? 4 "the same job on another node after the lock was retaken"
 wait $rpid || { cat "$FERRY_DIR/retake.err" >&2; fail "the run whose connection was dropped failed"; }
 cmp -s "$SRC/slow.bin" "$FERRY_DIR/retake/slow.bin" || fail "the run whose connection was dropped: content"
 assert_contains "$(cat "$FERRY_DIR/retake.err")" "held again" "the run says it holds the lock again"
+assert_eq "$(audit_db --event download --path "$FERRY_DIR/retake/*" | grep -c '"status":"ok"')" 2 \
+    "the run's downloads reached the database over a new audit connection"
 echo "lock: a dropped database connection, the lock taken again, the job kept"
 
 # Usage: only mirror takes --state-db.
 "$FERRY_BIN" ls "$URL" --state-db "$DB" >/dev/null 2>&1
 assert_eq $? 2 "ferry ls --state-db"
 
-# The database down: a temporary failure, exit 75, nothing fetched.
+# The database goes away mid-run: the run keeps its job (no one else can take it), and
+# its records go to --state's audit file, which it names.
+mkdir -p "$FERRY_DIR/mstate"
+"$FERRY_BIN" mirror "$URL" "$FERRY_DIR/gone" --lock "$LOCK" --state-db "$DB" \
+    --state "$FERRY_DIR/mstate" --quiet 2>"$FERRY_DIR/gone.err" &
+gpid=$!
+for _ in $(seq 50); do
+    [ "$(advisory_locks)" = 1 ] && break
+    sleep 0.1
+done
+assert_eq "$(advisory_locks)" 1 "the run holds its lock before the database stops"
 pg_stop || fail "pg.sh stop"
+wait $gpid || { cat "$FERRY_DIR/gone.err" >&2; fail "the run whose database went away"; }
+cmp -s "$SRC/slow.bin" "$FERRY_DIR/gone/slow.bin" || fail "the run whose database went away: content"
+assert_contains "$(cat "$FERRY_DIR/gone.err")" "written to the audit file instead" \
+    "the run says where its records went"
+assert_eq "$(grep -c '"event":"download"' "$FERRY_DIR/mstate/audit.jsonl")" 2 \
+    "the downloads in the fallback audit file"
+"$FERRY_BIN" audit verify --log "$FERRY_DIR/mstate/audit.jsonl" >/dev/null ||
+    fail "the fallback audit file's chain"
+echo "audit: the database gone mid-run, the records in the state directory's file"
+
+# The database down: a temporary failure, exit 75, nothing fetched.
 "$FERRY_BIN" mirror "$URL" "$FERRY_DIR/down" --lock "$LOCK" --state-db "$DB" --quiet \
     2>"$FERRY_DIR/down.err"
 assert_eq $? 75 "mirror with the state database down"
