@@ -173,20 +173,21 @@ for c in 1 8 50; do
     done
     eval "fr_$c=\"\$a\" nr_$c=\"\$b\""
 done
+# put_checked URL PID NAME -> "MB/s peak-RSS-kB", after checking and removing the upload
+put_checked() {
+    local r
+    r=$(put_big "$1" "$2")
+    cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: $3 PUT content differs" >&2
+    rm -f "$D/root/bench/up.bin"
+    echo "$r"
+}
+max() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
 fpm=0 fpr=0 npm=0 npr=0 fpl="" npl=""
 for _ in $(seq "$RUNS"); do
-    set -- $(put_big "$F" "$FERRY_PID")
-    fpl="$fpl $1"
-    [ "$1" -gt "$fpm" ] && fpm=$1
-    [ "$2" -gt "$fpr" ] && fpr=$2
-    cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: ferry PUT content differs" >&2
-    rm -f "$D/root/bench/up.bin"
-    set -- $(put_big "$N" "$NGINX_PID")
-    npl="$npl $1"
-    [ "$1" -gt "$npm" ] && npm=$1
-    [ "$2" -gt "$npr" ] && npr=$2
-    cmp -s "$D/local/big.bin" "$D/root/bench/up.bin" || echo "bench/webdav: nginx PUT content differs" >&2
-    rm -f "$D/root/bench/up.bin"
+    set -- $(put_checked "$F" "$FERRY_PID" ferry)
+    fpl="$fpl $1" fpm=$(max "$1" $fpm) fpr=$(max "$2" $fpr)
+    set -- $(put_checked "$N" "$NGINX_PID" nginx)
+    npl="$npl $1" npm=$(max "$1" $npm) npr=$(max "$2" $npr)
 done
 
 fgb=$(echo $fg | best) ngb=$(echo $ng | best)

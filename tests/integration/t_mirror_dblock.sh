@@ -34,6 +34,13 @@ URL="ftp://u:p@127.0.0.1:$port/"
 advisory_locks() {
     pg_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
 }
+# wait_locks N: until N advisory locks are granted (5 s at most; the caller asserts)
+wait_locks() {
+    for _ in $(seq 50); do
+        [ "$(advisory_locks)" = "$1" ] && return
+        sleep 0.1
+    done
+}
 
 # The job's lock file lives on the shared filesystem; each "node" mirrors into its own
 # DEST. The same --lock names the same job.
@@ -59,10 +66,7 @@ assert_eq "$(advisory_locks)" 0 "advisory locks before any run"
 "$FERRY_BIN" mirror "$URL" "$DEST_A" --lock "$LOCK" --state-db "$DB" --retries 0 --quiet \
     2>"$FERRY_DIR/a.err" &
 apid=$!
-for _ in $(seq 50); do
-    [ "$(advisory_locks)" = 1 ] && break
-    sleep 0.1
-done
+wait_locks 1
 assert_eq "$(advisory_locks)" 1 "the running mirror holds one advisory lock"
 
 # "Node B", state_db from the config file: refused by the database at once.
@@ -119,16 +123,10 @@ echo "audit: the runs' records in the database's chain, verified"
 "$FERRY_BIN" mirror "$URL" "$FERRY_DIR/killed" --lock "$LOCK" --state-db "$DB" --quiet \
     2>/dev/null &
 kpid=$!
-for _ in $(seq 50); do
-    [ "$(advisory_locks)" = 1 ] && break
-    sleep 0.1
-done
+wait_locks 1
 kill -9 $kpid
 wait $kpid 2>/dev/null
-for _ in $(seq 50); do
-    [ "$(advisory_locks)" = 0 ] && break
-    sleep 0.1
-done
+wait_locks 0
 assert_eq "$(advisory_locks)" 0 "advisory locks after a run was killed"
 "$FERRY_BIN" mirror "$URL" "$DEST_B" --lock "$LOCK" --state-db "$DB" --quiet ||
     fail "a run after a killed one"
@@ -139,10 +137,7 @@ echo "lock: a killed run leaves no stale lock"
 "$FERRY_BIN" mirror "$URL" "$FERRY_DIR/retake" --lock "$LOCK" --state-db "$DB" --quiet \
     2>"$FERRY_DIR/retake.err" &
 rpid=$!
-for _ in $(seq 50); do
-    [ "$(advisory_locks)" = 1 ] && break
-    sleep 0.1
-done
+wait_locks 1
 assert_eq "$(pg_sql "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted) t")" \
     1 "terminating the run's database session"
 for _ in $(seq 60); do
@@ -173,10 +168,7 @@ mkdir -p "$FERRY_DIR/mstate"
 "$FERRY_BIN" mirror "$URL" "$FERRY_DIR/gone" --lock "$LOCK" --state-db "$DB" \
     --state "$FERRY_DIR/mstate" --quiet 2>"$FERRY_DIR/gone.err" &
 gpid=$!
-for _ in $(seq 50); do
-    [ "$(advisory_locks)" = 1 ] && break
-    sleep 0.1
-done
+wait_locks 1
 assert_eq "$(advisory_locks)" 1 "the run holds its lock before the database stops"
 pg_stop || fail "pg.sh stop"
 wait $gpid || { cat "$FERRY_DIR/gone.err" >&2; fail "the run whose database went away"; }
