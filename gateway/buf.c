@@ -63,10 +63,19 @@ int gw_buf_putc(struct gw_buf *b, char c)
 
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
 {
+    /* Straight into the free space (the allocation has cap + 1 bytes for the NUL):
+     * formatting twice, to measure and then to write, only when it does not fit. */
+    size_t avail = b->data ? b->cap - b->len : 0;
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? avail + 1 : 0, fmt, ap2);
     va_end(ap2);
+    if (n >= 0 && b->data && (size_t)n <= avail) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (b->data)
+        b->data[b->len] = '\0'; /* undo a truncated attempt */
     if (n < 0)
         return GW_ERR_INVAL;
     int rc = reserve(b, (size_t)n);

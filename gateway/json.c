@@ -101,11 +101,40 @@ int gw_json_cstr(struct gw_buf *b, const char *s)
 
 int gw_json_int(struct gw_buf *b, int64_t v)
 {
-    return gw_buf_printf(b, "%" PRId64, v);
+    /* Every audit record has several: digits by hand, not a printf per number. */
+    char d[24];
+    size_t i = sizeof d;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        d[--i] = '-';
+    return gw_buf_append(b, d + i, sizeof d - i);
 }
 
 int gw_json_key(struct gw_buf *b, bool *first, const char *key)
 {
+    /* Keys are nearly always plain ASCII names: one append of ,"key": for those. */
+    char k[64];
+    size_t n = 0;
+    if (!*first)
+        k[n++] = ',';
+    k[n++] = '"';
+    for (const char *p = key; *p && n < sizeof k - 2; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            n = 0;
+            break;
+        }
+        k[n++] = (char)c;
+    }
+    if (n > 0 && n < sizeof k - 2 && key[n - (*first ? 1 : 2)] == '\0') {
+        k[n++] = '"';
+        k[n++] = ':';
+        *first = false;
+        return gw_buf_append(b, k, n);
+    }
     int rc = 0;
     if (!*first)
         rc = gw_buf_putc(b, ',');

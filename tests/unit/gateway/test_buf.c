@@ -37,6 +37,20 @@ START_TEST(test_printf_consume)
     gw_buf_init(&small, 3);
     ck_assert_int_eq(gw_buf_printf(&small, "%d", 1234), GW_ERR_LIMIT);
     ck_assert_uint_eq(small.len, 0);
+    /* Formatted in place when it fits; a longer one that does not fit the free space
+     * (a truncated first attempt) grows the buffer and leaves no trace of the attempt. */
+    ck_assert_int_eq(gw_buf_printf(&small, "%d", 12), 0);
+    ck_assert_int_eq(gw_buf_printf(&small, "%d", 34), GW_ERR_LIMIT);
+    ck_assert_str_eq(gw_buf_str(&small), "12");
+    struct gw_buf grow;
+    gw_buf_init(&grow, 1 << 16);
+    ck_assert_int_eq(gw_buf_printf(&grow, "%s", "x"), 0);
+    size_t cap = grow.cap;
+    ck_assert_int_eq(gw_buf_printf(&grow, "%0*d", (int)cap + 5, 7), 0);
+    ck_assert_uint_eq(grow.len, cap + 6);
+    ck_assert_uint_eq(strlen(gw_buf_str(&grow)), cap + 6);
+    ck_assert(grow.data[cap + 5] == '7');
+    gw_buf_free(&grow);
     size_t n;
     char *s = gw_buf_steal(&b, &n);
     ck_assert_str_eq(s, "0999");

@@ -1,8 +1,10 @@
 /* Unit tests for gateway/json.c: string escaping and UTF-8 validation. */
 #include <check.h>
 #include "tests/unit/testutil.h"
+#include <inttypes.h>
 #include <string.h>
 
+#include "gateway/err.h"
 #include "gateway/json.h"
 
 static void expect_json(const char *in, size_t n, const char *want)
@@ -37,12 +39,53 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+/* Numbers and keys have fast paths; their output must be what printf and the
+ * escaping path give. */
+START_TEST(test_int_and_key)
+{
+    static const int64_t nums[] = {0, 7, -7, 10, 999, 1000, INT64_MAX, INT64_MIN, -1000000007};
+    struct gw_buf b, want;
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        gw_buf_init(&b, 64);
+        gw_buf_init(&want, 64);
+        ck_assert_int_eq(gw_json_int(&b, nums[i]), 0);
+        ck_assert_int_eq(gw_buf_printf(&want, "%" PRId64, nums[i]), 0);
+        ck_assert_str_eq(gw_buf_str(&b), gw_buf_str(&want));
+        gw_buf_free(&b);
+        gw_buf_free(&want);
+    }
+    gw_buf_init(&b, 1024);
+    bool first = true;
+    ck_assert_int_eq(gw_json_key(&b, &first, "ts"), 0);
+    ck_assert(!first);
+    ck_assert_int_eq(gw_json_key(&b, &first, "duration_ms"), 0);
+    ck_assert_int_eq(gw_json_key(&b, &first, "a\"b"), 0);   /* escaped: the slow path */
+    ck_assert_int_eq(gw_json_key(&b, &first, "caf\xc3\xa9"), 0);
+    ck_assert_int_eq(gw_json_key(&b, &first, ""), 0);
+    char longkey[101];
+    memset(longkey, 'k', 100);
+    longkey[100] = '\0';
+    ck_assert_int_eq(gw_json_key(&b, &first, longkey), 0); /* longer than the fast path */
+    ck_assert_str_eq(gw_buf_str(&b), "\"ts\":,\"duration_ms\":,\"a\\\"b\":,\"caf\xc3\xa9\":,\"\":,\""
+                     "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                     "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":");
+    gw_buf_free(&b);
+    /* A limit that cuts the fast path's single append refuses it whole. */
+    gw_buf_init(&b, 4);
+    first = true;
+    ck_assert_int_eq(gw_json_key(&b, &first, "long"), GW_ERR_LIMIT);
+    ck_assert_uint_eq(b.len, 0);
+    gw_buf_free(&b);
+}
+END_TEST
+
 Suite *gateway_json_suite(void)
 {
     Suite *s = suite_create("gateway/json");
     TCase *tc = tcase_create("json");
     tcase_add_test(tc, test_escape);
     tcase_add_test(tc, test_utf8);
+    tcase_add_test(tc, test_int_and_key);
     suite_add_tcase(s, tc);
     return s;
 }
