@@ -133,6 +133,22 @@ static int locate(const struct vfs *v, const char *path, struct vloc *loc)
     return 0;
 }
 
+
+/* SHA-256, fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again on
+ * every EVP_DigestInit_ex, a cost each download's open paid. */
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
 int vfs_partial_name(const char *owner, const char *name, char *out, size_t outsz)
 {
     static const char hex[] = "0123456789abcdef";
@@ -146,7 +162,7 @@ int vfs_partial_name(const char *owner, const char *name, char *out, size_t outs
         return GW_ERR_TOOLONG;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     /* The NUL separates owner from name: ("ab","c") and ("a","bc") differ. */
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+    if (!ctx || !EVP_DigestInit_ex(ctx, sha256_md(), NULL) ||
         !EVP_DigestUpdate(ctx, "ferry-partial", sizeof "ferry-partial") ||
         !EVP_DigestUpdate(ctx, owner, strlen(owner) + 1) ||
         !EVP_DigestUpdate(ctx, name, strlen(name)) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
@@ -321,7 +337,7 @@ static int file_new(struct vfs *v, const struct vloc *loc, bool writing, uint64_
     f->pos = f->start = offset;
     if (offset == 0) {
         f->md = EVP_MD_CTX_new();
-        if (!f->md || !EVP_DigestInit_ex(f->md, EVP_sha256(), NULL)) {
+        if (!f->md || !EVP_DigestInit_ex(f->md, sha256_md(), NULL)) {
             EVP_MD_CTX_free(f->md);
             free(f);
             return GW_ERR_NOMEM;

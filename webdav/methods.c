@@ -56,11 +56,11 @@ static int file_headers(struct dav_ctx *x, const struct vfs_stat *st, const char
 {
     char date[DAV_DATE_LEN + 1] = "";
     dav_date_format(st->mtime, date);
-    int rc = dav_resp_header(x, "ETag: %s", etag);
+    int rc = dav_resp_field(x, "ETag", etag);
     if (rc == 0)
-        rc = dav_resp_header(x, "Last-Modified: %s", date);
+        rc = dav_resp_field(x, "Last-Modified", date);
     if (rc == 0)
-        rc = dav_resp_header(x, "Accept-Ranges: bytes");
+        rc = dav_resp_field(x, "Accept-Ranges", "bytes");
     return rc;
 }
 
@@ -138,9 +138,11 @@ static int send_body(struct dav_ctx *x, struct vfs_file *f, uint64_t off, uint64
 
 static int digest_header(struct dav_ctx *x, const unsigned char sum[32])
 {
-    char b[48];
-    b64(sum, 32, b);
-    return dav_resp_header(x, "Repr-Digest: sha-256=:%s:", b);
+    char b[64] = "sha-256=:";
+    b64(sum, 32, b + 9); /* 44 characters */
+    b[53] = ':';
+    b[54] = '\0';
+    return dav_resp_field(x, "Repr-Digest", b);
 }
 
 static int send_multipart(struct dav_ctx *x, struct vfs_file *f, const struct vfs_stat *st,
@@ -198,7 +200,7 @@ static int send_small(struct dav_ctx *x, struct vfs_file *f, const struct vfs_st
     if (rc == 0)
         rc = file_headers(x, st, etag);
     if (rc == 0)
-        rc = dav_resp_header(x, "Content-Type: %s", dav_content_type(gw_path_base(x->path)));
+        rc = dav_resp_field(x, "Content-Type", dav_content_type(gw_path_base(x->path)));
     if (rc == 0 && digest)
         rc = digest_header(x, sum);
     if (rc == 0)
@@ -284,7 +286,7 @@ int dav_m_get(struct dav_ctx *x)
         if (rc == 0)
             rc = file_headers(x, &st, etag);
         if (rc == 0)
-            rc = dav_resp_header(x, "Content-Type: %s", dav_content_type(gw_path_base(x->path)));
+            rc = dav_resp_field(x, "Content-Type", dav_content_type(gw_path_base(x->path)));
         if (rc == 0 && digest)
             rc = digest_header(x, sum);
         if (rc == 0 && !vfs_read_only(x->vfs)) /* where a resumed upload continues */
@@ -312,7 +314,7 @@ int dav_m_get(struct dav_ctx *x)
         if (rc == 0)
             rc = file_headers(x, &st, etag);
         if (rc == 0)
-            rc = dav_resp_header(x, "Content-Type: %s", dav_content_type(gw_path_base(x->path)));
+            rc = dav_resp_field(x, "Content-Type", dav_content_type(gw_path_base(x->path)));
         if (rc == 0 && part)
             rc = dav_resp_header(x, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
                                  ranges[0].first, ranges[0].last, st.size);

@@ -14,7 +14,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 
 #include "gateway/err.h"
 #include "gateway/keys.h"
@@ -197,8 +197,38 @@ int dav_resp_begin(struct dav_ctx *x, int status)
         x->date_t = now;
         dav_date_format(now, x->date);
     }
-    return dav_conn_printf(&x->c, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: " DAV_SERVER_NAME "\r\n",
-                           status, dav_status_text(status), x->date);
+    /* Every response starts so: written piece by piece, no printf. */
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    const char *text = dav_status_text(status);
+    int rc = dav_conn_write(&x->c, "HTTP/1.1 ", 9);
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, code, 4);
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, text, strlen(text));
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, "\r\nDate: ", 8);
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, x->date, strlen(x->date));
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, "\r\nServer: " DAV_SERVER_NAME "\r\n",
+                            sizeof "\r\nServer: " DAV_SERVER_NAME "\r\n" - 1);
+    return rc;
+}
+
+int dav_resp_field(struct dav_ctx *x, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    if (nl + vl + 4 > GW_MAX_PATH * 3 + 256)
+        return GW_ERR_TOOLONG; /* the bound dav_resp_header has */
+    int rc = dav_conn_write(&x->c, name, nl);
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, ": ", 2);
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, value, vl);
+    if (rc == 0)
+        rc = dav_conn_write(&x->c, "\r\n", 2);
+    return rc;
 }
 
 int dav_resp_header(struct dav_ctx *x, const char *fmt, ...)
@@ -228,8 +258,19 @@ int dav_resp_end(struct dav_ctx *x, int64_t len)
         len = DAV_LEN_NONE; /* these never have a body, nor a Content-Length */
     if (rc == 0 && len == DAV_LEN_NONE)
         rc = dav_conn_write(&x->c, "\r\n", 2);
-    else if (rc == 0 && len >= 0)
-        rc = dav_conn_printf(&x->c, "Content-Length: %" PRId64 "\r\n\r\n", len);
+    else if (rc == 0 && len >= 0) {
+        char d[24];
+        size_t i = sizeof d;
+        uint64_t u = (uint64_t)len;
+        do
+            d[--i] = (char)('0' + u % 10);
+        while ((u /= 10) != 0);
+        rc = dav_conn_write(&x->c, "Content-Length: ", 16);
+        if (rc == 0)
+            rc = dav_conn_write(&x->c, d + i, sizeof d - i);
+        if (rc == 0)
+            rc = dav_conn_write(&x->c, "\r\n\r\n", 4);
+    }
     else if (rc == 0 && x->req.minor == 1)
         rc = dav_conn_write(&x->c, "Transfer-Encoding: chunked\r\n\r\n", 30);
     else if (rc == 0)
@@ -246,7 +287,7 @@ int dav_resp_simple(struct dav_ctx *x, int status, const char *ctype, const char
 {
     int rc = dav_resp_begin(x, status);
     if (rc == 0 && ctype)
-        rc = dav_resp_header(x, "Content-Type: %s", ctype);
+        rc = dav_resp_field(x, "Content-Type", ctype);
     if (rc == 0)
         rc = dav_resp_end(x, (int64_t)len);
     if (rc == 0 && len && !is_head(x))
@@ -292,7 +333,7 @@ int dav_stream_begin(struct dav_stream *st, struct dav_ctx *x, int status, const
     gw_buf_init(&st->b, 16u << 20);
     int rc = dav_resp_begin(x, status);
     if (rc == 0)
-        rc = dav_resp_header(x, "Content-Type: %s", ctype);
+        rc = dav_resp_field(x, "Content-Type", ctype);
     if (rc == 0)
         rc = dav_resp_end(x, DAV_LEN_STREAM);
     st->chunked = x->req.minor == 1;
@@ -508,10 +549,36 @@ void dav_audit(struct dav_ctx *x, const char *event, const char *path, const cha
 
 /* ---- authentication ---- */
 
-static void cred_mac(const struct dav_ctx *x, const char *v, size_t n, unsigned char out[32])
+int dav_cred_mac(EVP_MAC_CTX **ctx, const unsigned char key[32], const char *v, size_t n,
+                 unsigned char out[32])
 {
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), x->cred_key, sizeof x->cred_key, (const unsigned char *)v, n, out, &len);
+    size_t len = 0;
+    if (!*ctx) {
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+            OSSL_PARAM_construct_end()};
+        *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+        EVP_MAC_free(mac);
+        if (!*ctx || EVP_MAC_init(*ctx, key, 32, params) != 1)
+            goto fail;
+    } else if (EVP_MAC_init(*ctx, NULL, 0, NULL) != 1) { /* again, with the same key */
+        goto fail;
+    }
+    if (EVP_MAC_update(*ctx, (const unsigned char *)v, n) == 1 &&
+        EVP_MAC_final(*ctx, out, &len, 32) == 1 && len == 32)
+        return 0;
+fail:
+    EVP_MAC_CTX_free(*ctx);
+    *ctx = NULL;
+    return -1;
+}
+
+static void cred_mac(struct dav_ctx *x, const char *v, size_t n, unsigned char out[32])
+{
+    /* On failure a fresh random value: it matches nothing, so the login is refused. */
+    if (dav_cred_mac(&x->cred_ctx, x->cred_key, v, n, out) != 0 && getrandom(out, 32, 0) != 32)
+        memset(out, 0xff, 32);
 }
 
 /* Returns 0 when the request may proceed (logged in, view open), 1 when a response was
@@ -766,6 +833,7 @@ out:
     if (x.vfs)
         vfs_free(x.vfs);
     explicit_bzero(x.cred_key, sizeof x.cred_key);
+    EVP_MAC_CTX_free(x.cred_ctx);
     free(x.head);
     free(x.iobuf);
     return 0;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "gateway/buf.h"
@@ -36,6 +37,12 @@ struct dav_srv {
     char base[GW_MAX_PATH]; /* STATE/webdav: properties and locks */
 };
 
+/* HMAC-SHA256 of v under key, with *ctx kept between calls (NULL at first; free it with
+ * EVP_MAC_CTX_free): the one-shot HMAC() looks the algorithm up on every call, a cost
+ * each request of a keep-alive connection paid. 0, or -1 when OpenSSL fails. */
+int dav_cred_mac(EVP_MAC_CTX **ctx, const unsigned char key[32], const char *v, size_t n,
+                 unsigned char out[32]);
+
 struct dav_ctx {
     struct gw_session *s;
     const struct gw_config *cfg;
@@ -45,6 +52,7 @@ struct dav_ctx {
     /* Basic credentials verified on this connection: a keyed hash of the header. */
     unsigned char cred_key[32], cred_mac[32];
     bool have_cred;
+    EVP_MAC_CTX *cred_ctx; /* HMAC-SHA256 keyed with cred_key, set up on first use */
     unsigned fails;
     /* The current request. */
     char *head; /* a copy of the request head, which req points into */
@@ -72,6 +80,8 @@ const char *dav_status_text(int status);
 /* Status line, Date, Server and (when closing) Connection: close. */
 int dav_resp_begin(struct dav_ctx *x, int status);
 int dav_resp_header(struct dav_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "name: value" without printf: the headers every download carries. */
+int dav_resp_field(struct dav_ctx *x, const char *name, const char *value);
 /* Ends the head: len >= 0 writes Content-Length; DAV_LEN_STREAM announces a streamed
  * body (chunked for HTTP/1.1, close-delimited for HTTP/1.0); DAV_LEN_NONE writes no
  * length (304, 204, HEAD of a streamed body). 204 and 304 never get a length. */

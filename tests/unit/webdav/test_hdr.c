@@ -56,6 +56,13 @@ START_TEST(test_etags)
     char e[DAV_ETAG_MAX];
     dav_etag(&st, e);
     ck_assert_str_eq(e, "\"1234-a-3b9aca05\"");
+    struct vfs_stat zero = {0}, big = {.ino = UINT64_MAX, .size = UINT64_MAX,
+                                       .mtime = INT64_C(253402300799), .mtime_nsec = 999999999};
+    char e2[DAV_ETAG_MAX];
+    dav_etag(&zero, e2);
+    ck_assert_str_eq(e2, "\"0-0-0\"");
+    dav_etag(&big, e2); /* the longest: three full-width fields fit DAV_ETAG_MAX */
+    ck_assert_str_eq(e2, "\"ffffffffffffffff-ffffffffffffffff-bca9d1fea2aeffff\"");
     ck_assert_int_eq(dav_etag_match(S("\"1234-a-3b9aca05\""), e, false), 1);
     ck_assert_int_eq(dav_etag_match(S("\"x\", \"1234-a-3b9aca05\""), e, false), 1);
     ck_assert_int_eq(dav_etag_match(S("W/\"1234-a-3b9aca05\""), e, false), 0);
