@@ -86,6 +86,22 @@ int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
     return 0;
 }
 
+size_t gw_i64_dec(int64_t v, char out[GW_I64_DEC_MAX])
+{
+    char d[20];
+    size_t i = sizeof d, n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        out[n++] = '-';
+    memcpy(out + n, d + i, sizeof d - i);
+    n += sizeof d - i;
+    out[n] = '\0';
+    return n;
+}
+
 int gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
 {
     va_list ap;

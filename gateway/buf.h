@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct gw_buf {
     char *data;  /* owned; NULL until the first append */
@@ -21,6 +22,11 @@ int gw_buf_append(struct gw_buf *b, const void *p, size_t n);
 int gw_buf_puts(struct gw_buf *b, const char *s);
 int gw_buf_putc(struct gw_buf *b, char c);
 int gw_buf_printf(struct gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v in decimal into out (NUL-terminated), as printf's PRId64 would, without printf:
+ * audit records, IPC messages and HTTP heads carry numbers by the thousand a second.
+ * Returns the length (at most 20). */
+#define GW_I64_DEC_MAX 21
+size_t gw_i64_dec(int64_t v, char out[GW_I64_DEC_MAX]);
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n > len drops all). */

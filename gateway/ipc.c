@@ -35,9 +35,8 @@ int gw_ipc_put_str(struct gw_buf *out, uint8_t tag, const char *s)
 
 int gw_ipc_put_int(struct gw_buf *out, uint8_t tag, int64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-    return gw_ipc_put(out, tag, tmp, (size_t)n);
+    char tmp[GW_I64_DEC_MAX];
+    return gw_ipc_put(out, tag, tmp, gw_i64_dec(v, tmp));
 }
 
 int gw_ipc_decode(const void *buf, size_t len, struct gw_ipc_msg *m)

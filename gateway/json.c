@@ -101,16 +101,8 @@ int gw_json_cstr(struct gw_buf *b, const char *s)
 
 int gw_json_int(struct gw_buf *b, int64_t v)
 {
-    /* Every audit record has several: digits by hand, not a printf per number. */
-    char d[24];
-    size_t i = sizeof d;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do
-        d[--i] = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
-    if (v < 0)
-        d[--i] = '-';
-    return gw_buf_append(b, d + i, sizeof d - i);
+    char d[GW_I64_DEC_MAX];
+    return gw_buf_append(b, d, gw_i64_dec(v, d));
 }
 
 int gw_json_key(struct gw_buf *b, bool *first, const char *key)

@@ -259,15 +259,11 @@ int dav_resp_end(struct dav_ctx *x, int64_t len)
     if (rc == 0 && len == DAV_LEN_NONE)
         rc = dav_conn_write(&x->c, "\r\n", 2);
     else if (rc == 0 && len >= 0) {
-        char d[24];
-        size_t i = sizeof d;
-        uint64_t u = (uint64_t)len;
-        do
-            d[--i] = (char)('0' + u % 10);
-        while ((u /= 10) != 0);
+        char d[GW_I64_DEC_MAX];
+        size_t n = gw_i64_dec(len, d);
         rc = dav_conn_write(&x->c, "Content-Length: ", 16);
         if (rc == 0)
-            rc = dav_conn_write(&x->c, d + i, sizeof d - i);
+            rc = dav_conn_write(&x->c, d, n);
         if (rc == 0)
             rc = dav_conn_write(&x->c, "\r\n\r\n", 4);
     }

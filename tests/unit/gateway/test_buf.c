@@ -1,6 +1,8 @@
 /* Unit tests for gateway/buf.c: the bounded buffer. */
 #include <check.h>
 #include "tests/unit/testutil.h"
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,12 +63,26 @@ START_TEST(test_printf_consume)
 }
 END_TEST
 
+START_TEST(test_i64_dec)
+{
+    static const int64_t v[] = {0, 1, -1, 9, 10, -10, 123456789, INT64_MAX, INT64_MIN};
+    char got[GW_I64_DEC_MAX], want[32];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        size_t n = gw_i64_dec(v[i], got);
+        snprintf(want, sizeof want, "%" PRId64, v[i]);
+        ck_assert_str_eq(got, want);
+        ck_assert_uint_eq(n, strlen(want));
+    }
+}
+END_TEST
+
 Suite *gateway_buf_suite(void)
 {
     Suite *s = suite_create("gateway/buf");
     TCase *tc = tcase_create("buf");
     tcase_add_test(tc, test_append_and_limit);
     tcase_add_test(tc, test_printf_consume);
+    tcase_add_test(tc, test_i64_dec);
     suite_add_tcase(s, tc);
     return s;
 }
