@@ -54,8 +54,23 @@ int gw_json_str(struct gw_buf *b, const char *s, size_t n)
     int rc = gw_buf_putc(b, '"');
     size_t i = 0, run = 0;
     while (rc == 0 && i < n) {
+        /* The common case, eight bytes at a time: no control byte, no byte >= 0x80, no
+         * quote, no backslash. */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            const uint64_t ones = UINT64_C(0x0101010101010101), high = ones * 0x80;
+            uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+            uint64_t bad = ((w - ones * 0x20) | (q - ones) | (bs - ones) | w) & high;
+            if (bad)
+                break;
+            i += 8;
+            run += 8;
+        }
+        if (i >= n)
+            break;
         unsigned c = p[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* the common case */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++;
             run++;
             continue;

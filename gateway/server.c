@@ -859,16 +859,22 @@ static void handle_state(struct psess *p, const struct gw_ipc_msg *m, struct gw_
 
 /* Serves one queued message of p without blocking; false when none was waiting or the
  * channel is gone. */
-static bool serve_one(struct psess *p)
+/* Serves one message of p. Returns -1 when there was none (or the channel closed), 1
+ * when another may be served now, 0 after an asynchronous audit record: a session sends
+ * one per operation and then waits for its client, so the loop looks at the next turn
+ * (which comes at once if more is queued) rather than spend a recv(2) that, under load,
+ * nearly always finds nothing. */
+static int serve_one(struct psess *p)
 {
     struct gw_ipc_msg m;
     struct gw_buf rep;
+    int more = 1;
     ssize_t n = gw_ipc_try_recv(p->ipc, S.ipcbuf, sizeof S.ipcbuf);
     if (n == GW_ERR_AGAIN)
-        return false;
+        return -1;
     if (n <= 0) {
         close_channel(p);
-        return false;
+        return -1;
     }
     gw_buf_init(&rep, GW_MAX_IPC_MSG);
     if (gw_ipc_decode(S.ipcbuf, (size_t)n, &m) != 0) {
@@ -879,8 +885,11 @@ static bool serve_one(struct psess *p)
         case GW_IPC_AUTH_PASSWORD:
         case GW_IPC_AUTH_KEY:
         case GW_IPC_AUTH_ANON: handle_auth(p, &m, &rep); break;
-        case GW_IPC_AUDIT:
-        case GW_IPC_AUDIT_ASYNC: handle_audit(p, &m, &rep); break;
+        case GW_IPC_AUDIT: handle_audit(p, &m, &rep); break;
+        case GW_IPC_AUDIT_ASYNC:
+            handle_audit(p, &m, &rep);
+            more = 0;
+            break;
         case GW_IPC_PROXY: handle_proxy(p, &m, &rep); break;
         case GW_IPC_STATE_GET:
         case GW_IPC_STATE_PUT:
@@ -894,7 +903,7 @@ static bool serve_one(struct psess *p)
     /* The message may have held a password. */
     explicit_bzero(S.ipcbuf, (size_t)n);
     gw_buf_free(&rep);
-    return p->ipc >= 0;
+    return p->ipc >= 0 ? more : -1;
 }
 
 /* Serves up to max queued messages of p, stopping early while its login is being
@@ -902,7 +911,7 @@ static bool serve_one(struct psess *p)
 static void handle_ipc(struct psess *p, unsigned max)
 {
     for (unsigned i = 0; i < max && p->ipc >= 0 && !p->pending; i++)
-        if (!serve_one(p))
+        if (serve_one(p) <= 0)
             break;
 }
 
@@ -1085,7 +1094,7 @@ static void reap(void)
                 continue;
             /* Serve everything the session queued before it ended (its last audit
                  * records), all of it, before its logout record. */
-            while (p->ipc >= 0 && serve_one(p))
+            while (p->ipc >= 0 && serve_one(p) >= 0)
                 ;
             if (p->ipc >= 0)
                 close_channel(p);

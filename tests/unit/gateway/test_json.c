@@ -2,6 +2,7 @@
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/err.h"
@@ -79,6 +80,31 @@ START_TEST(test_int_and_key)
 }
 END_TEST
 
+/* The eight-bytes-at-a-time scan: one special byte at every position of a longer
+ * string comes out escaped exactly as the byte-by-byte path would. */
+START_TEST(test_escape_positions)
+{
+    static const struct {
+        const char *in, *out;
+    } sp[] = {{"\"", "\\\""}, {"\\", "\\\\"}, {"\x01", "\\u0001"}, {"\x1f", "\\u001f"},
+              {"\xc3\xa9", "\xc3\xa9"}, {"\xff", "\xef\xbf\xbd"}, {"~", "~"}, {" ", " "}};
+    for (size_t k = 0; k < sizeof sp / sizeof sp[0]; k++) {
+        for (size_t pos = 0; pos <= 20; pos++) {
+            char in[64], want[64];
+            size_t il = strlen(sp[k].in);
+            memset(in, 'a', pos);
+            memcpy(in + pos, sp[k].in, il);
+            memset(in + pos + il, 'b', 20 - pos);
+            size_t n = pos + il + 20 - pos;
+            int w = snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)pos,
+                             "aaaaaaaaaaaaaaaaaaaa", sp[k].out, (int)(20 - pos), "bbbbbbbbbbbbbbbbbbbb");
+            ck_assert_int_lt(w, (int)sizeof want);
+            expect_json(in, n, want);
+        }
+    }
+}
+END_TEST
+
 Suite *gateway_json_suite(void)
 {
     Suite *s = suite_create("gateway/json");
@@ -86,6 +112,7 @@ Suite *gateway_json_suite(void)
     tcase_add_test(tc, test_escape);
     tcase_add_test(tc, test_utf8);
     tcase_add_test(tc, test_int_and_key);
+    tcase_add_test(tc, test_escape_positions);
     suite_add_tcase(s, tc);
     return s;
 }
