@@ -50,7 +50,7 @@ int dav_date_format(int64_t t, char out[DAV_DATE_LEN + 1])
     unsigned f[5] = {d, (unsigned)y, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
                      (unsigned)(secs % 60)};
     static const unsigned char pos[5] = {5, 12, 17, 20, 23}, width[5] = {2, 4, 2, 2, 2};
-    memcpy(out, "Xxx, 00 Xxx 0000 00:00:00 GMT", DAV_DATE_LEN + 1);
+    memcpy(out, "Thu, 01 Jan 1970 00:00:00 GMT", DAV_DATE_LEN + 1); /* every field rewritten */
     memcpy(out, wdays[(days + 4) % 7], 3);
     memcpy(out + 8, months[m - 1], 3);
     for (int i = 0; i < 5; i++)
