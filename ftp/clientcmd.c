@@ -549,26 +549,10 @@ struct dbaudit {
 /* A copy of a whose strings live in one block (*store), stamped now unless a has a time. */
 static int rec_copy(const struct audit_record *a, struct audit_record *out, char **store)
 {
-    const char *const *src[] = {&a->event, &a->proto,  &a->session, &a->user,   &a->remote,
-                                &a->path,  &a->path2,  &a->status,  &a->error,  &a->sha256};
-    const char **dst[] = {&out->event, &out->proto,  &out->session, &out->user,  &out->remote,
-                          &out->path,  &out->path2,  &out->status,  &out->error, &out->sha256};
-    size_t total = 0;
-    for (size_t i = 0; i < sizeof src / sizeof src[0]; i++)
-        total += *src[i] ? strlen(*src[i]) + 1 : 0;
-    char *p = malloc(total ? total : 1);
-    if (!p)
+    size_t total = audit_record_strings_size(a);
+    if (!(*store = malloc(total ? total : 1)))
         return GW_ERR_NOMEM;
-    *out = *a;
-    *store = p;
-    for (size_t i = 0; i < sizeof src / sizeof src[0]; i++) {
-        if (!*src[i])
-            continue;
-        size_t l = strlen(*src[i]) + 1;
-        memcpy(p, *src[i], l);
-        *dst[i] = p;
-        p += l;
-    }
+    audit_record_copy(out, a, *store);
     if (out->ts_ms <= 0)
         out->ts_ms = gw_wall_ms();
     return 0;

@@ -167,6 +167,37 @@ void audit_record_init(struct audit_record *r)
     r->bytes = r->offset = r->size = r->duration_ms = -1;
 }
 
+/* The string members, for the copy below. */
+#define AUDIT_RECORD_STRINGS(X)                                                              \
+    X(event) X(proto) X(session) X(user) X(remote) X(path) X(path2) X(status) X(error) X(sha256)
+
+size_t audit_record_strings_size(const struct audit_record *r)
+{
+    size_t n = 0;
+#define AUDIT_STR_SIZE(m) n += r->m ? strlen(r->m) + 1 : 0;
+    AUDIT_RECORD_STRINGS(AUDIT_STR_SIZE)
+#undef AUDIT_STR_SIZE
+    return n;
+}
+
+static const char *copy_str(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = memcpy(*at, s, n);
+    *at += n;
+    return d;
+}
+
+void audit_record_copy(struct audit_record *dst, const struct audit_record *src, char *mem)
+{
+    *dst = *src;
+#define AUDIT_STR_COPY(m) dst->m = copy_str(&mem, src->m);
+    AUDIT_RECORD_STRINGS(AUDIT_STR_COPY)
+#undef AUDIT_STR_COPY
+}
+
 bool audit_record_valid(const struct audit_record *r)
 {
     if (!r->event || !in_list(r->event, events))

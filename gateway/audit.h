@@ -77,6 +77,12 @@ struct audit_record {
 /* Initialises every number to -1 and every string to NULL. */
 void audit_record_init(struct audit_record *r);
 
+/* A record kept beyond its caller (batches, queues): audit_record_strings_size(r) bytes
+ * hold its strings, and audit_record_copy makes *dst = *src with the strings copied
+ * into mem (NULL stays NULL), so dst lives as long as mem. */
+size_t audit_record_strings_size(const struct audit_record *r);
+void audit_record_copy(struct audit_record *dst, const struct audit_record *src, char *mem);
+
 /* True when event, proto and status are known values and the required members are
  * present (event, status). The parent checks records from sessions with this. */
 bool audit_record_valid(const struct audit_record *r);

@@ -240,22 +240,6 @@ static int audit_flush(void)
     return rc;
 }
 
-static size_t str_size(const char *v)
-{
-    return v ? strlen(v) + 1 : 0;
-}
-
-/* Copies v to *q (advancing it); NULL stays NULL. */
-static const char *str_copy(char **q, const char *v)
-{
-    if (!v)
-        return NULL;
-    size_t len = strlen(v) + 1;
-    char *d = memcpy(*q, v, len);
-    *q += len;
-    return d;
-}
-
 /* Copies r, its strings included, into the batch. */
 static int audit_batch_add(const struct audit_record *r)
 {
@@ -264,25 +248,12 @@ static int audit_batch_add(const struct audit_record *r)
         if (rc < 0)
             return rc;
     }
-    size_t total = str_size(r->event) + str_size(r->proto) + str_size(r->session) +
-                   str_size(r->user) + str_size(r->remote) + str_size(r->path) +
-                   str_size(r->path2) + str_size(r->status) + str_size(r->error) +
-                   str_size(r->sha256);
-    char *mem = malloc(total ? total : 1), *q = mem;
+    size_t total = audit_record_strings_size(r);
+    char *mem = malloc(total ? total : 1);
     if (!mem)
         return GW_ERR_NOMEM;
     struct audit_record *d = &AB.r[AB.n];
-    *d = *r;
-    d->event = str_copy(&q, r->event);
-    d->proto = str_copy(&q, r->proto);
-    d->session = str_copy(&q, r->session);
-    d->user = str_copy(&q, r->user);
-    d->remote = str_copy(&q, r->remote);
-    d->path = str_copy(&q, r->path);
-    d->path2 = str_copy(&q, r->path2);
-    d->status = str_copy(&q, r->status);
-    d->error = str_copy(&q, r->error);
-    d->sha256 = str_copy(&q, r->sha256);
+    audit_record_copy(d, r, mem);
     if (d->ts_ms <= 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

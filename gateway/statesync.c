@@ -44,45 +44,15 @@ void gw_ssq_init(struct gw_ssq *q, size_t max_n, size_t max_bytes)
     q->max_bytes = max_bytes;
 }
 
-static size_t slen(const char *s)
-{
-    return s ? strlen(s) + 1 : 0;
-}
-
-/* Copies s into *at, advancing it; NULL stays NULL. */
-static const char *dup_into(char **at, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = *at;
-    memcpy(d, s, n);
-    *at += n;
-    return d;
-}
-
 struct gw_ssq_rec *gw_ssq_copy(const struct audit_record *r)
 {
-    size_t size = sizeof(struct gw_ssq_rec) + slen(r->event) + slen(r->proto) + slen(r->session) +
-                  slen(r->user) + slen(r->remote) + slen(r->path) + slen(r->path2) +
-                  slen(r->status) + slen(r->error) + slen(r->sha256);
+    size_t size = sizeof(struct gw_ssq_rec) + audit_record_strings_size(r);
     struct gw_ssq_rec *n = malloc(size);
     if (!n)
         return NULL;
-    char *at = (char *)(n + 1);
     n->next = NULL;
     n->size = size;
-    n->rec = *r;
-    n->rec.event = dup_into(&at, r->event);
-    n->rec.proto = dup_into(&at, r->proto);
-    n->rec.session = dup_into(&at, r->session);
-    n->rec.user = dup_into(&at, r->user);
-    n->rec.remote = dup_into(&at, r->remote);
-    n->rec.path = dup_into(&at, r->path);
-    n->rec.path2 = dup_into(&at, r->path2);
-    n->rec.status = dup_into(&at, r->status);
-    n->rec.error = dup_into(&at, r->error);
-    n->rec.sha256 = dup_into(&at, r->sha256);
+    audit_record_copy(&n->rec, r, (char *)(n + 1));
     return n;
 }
 
@@ -896,30 +866,29 @@ void gw_statesync_reload_users(struct gw_statesync *s)
     kick(s->work_fd);
 }
 
-void gw_statesync_throttle_fail(struct gw_statesync *s, const char *addr, int64_t window_ms)
+/* Queues a throttle request for the thread; dropped while the database is down. */
+static void throttle_push(struct gw_statesync *s, struct throttle_req *t, const char *addr)
 {
-    struct throttle_req t = {.fail = true, .window_ms = window_ms};
-    snprintf(t.addr, sizeof t.addr, "%s", addr);
+    snprintf(t->addr, sizeof t->addr, "%s", addr);
     pthread_mutex_lock(&s->mu);
     bool up = s->up;
     if (up)
-        ring_push(&s->treq, &t);
+        ring_push(&s->treq, t);
     pthread_mutex_unlock(&s->mu);
     if (up)
         kick(s->work_fd);
 }
 
+void gw_statesync_throttle_fail(struct gw_statesync *s, const char *addr, int64_t window_ms)
+{
+    struct throttle_req t = {.fail = true, .window_ms = window_ms};
+    throttle_push(s, &t, addr);
+}
+
 void gw_statesync_throttle_ok(struct gw_statesync *s, const char *addr)
 {
     struct throttle_req t = {.fail = false};
-    snprintf(t.addr, sizeof t.addr, "%s", addr);
-    pthread_mutex_lock(&s->mu);
-    bool up = s->up;
-    if (up)
-        ring_push(&s->treq, &t);
-    pthread_mutex_unlock(&s->mu);
-    if (up)
-        kick(s->work_fd);
+    throttle_push(s, &t, addr);
 }
 
 bool gw_statesync_take_throttle(struct gw_statesync *s, char addr[48], int64_t *fails)

@@ -12,6 +12,7 @@
 #include "gateway/err.h"
 #include "gateway/path.h"
 #include "webdav/props.h"
+#include "webdav/upload.h"
 #include "webdav/uri.h"
 
 /* Full downloads of files up to this size are hashed on the way (SHA-256 costs about
@@ -455,21 +456,6 @@ int dav_m_put(struct dav_ctx *x)
 
 /* ---- PATCH: the IETF "Resumable Uploads for HTTP" flow ---- */
 
-/* Upload-Offset: N (a structured-field integer). */
-static int parse_offset(const char *v, size_t n, uint64_t *out)
-{
-    uint64_t x = 0;
-    if (!v || n == 0 || n > 15)
-        return GW_ERR_INVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return GW_ERR_INVAL;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = x;
-    return 0;
-}
-
 static int offset_reply(struct dav_ctx *x, int status, uint64_t offset, bool complete)
 {
     int rc = dav_resp_begin(x, status);
@@ -497,7 +483,7 @@ int dav_m_patch(struct dav_ctx *x)
     bool disk;
     const char *cv = dav_http_field(&x->req, "upload-complete", &cn);
     const char *ov = dav_http_field(&x->req, "upload-offset", &n);
-    if (parse_offset(ov, n, &offset) < 0)
+    if (dav_sf_uint(ov, n, &offset) < 0) /* Upload-Offset: a structured-field integer */
         return dav_resp_error(x, 400);
     if (cv && !dav_ieq(cv, cn, "?1") && !dav_ieq(cv, cn, "?0"))
         return dav_resp_error(x, 400);

@@ -2199,6 +2199,42 @@ START_TEST(test_verify_pairs)
 }
 END_TEST
 
+/* audit_record_copy: the copy owns its strings (the source's may go), keeps NULLs and
+ * numbers, and audit_record_strings_size is exactly what it writes. */
+START_TEST(test_record_copy)
+{
+    struct audit_record r, c;
+    audit_record_init(&r);
+    char *ev = strdup("download"), *path = strdup("/d/f \xc3\xa9"), *st = strdup("ok");
+    r.event = ev;
+    r.path = path;
+    r.status = st;
+    r.bytes = 42;
+    r.ts_ms = 1234;
+    size_t n = audit_record_strings_size(&r);
+    ck_assert_uint_eq(n, strlen(ev) + strlen(path) + strlen(st) + 3);
+    char *mem = malloc(n + 1);
+    ck_assert_ptr_nonnull(mem);
+    mem[n] = 'X'; /* a guard past the end */
+    audit_record_copy(&c, &r, mem);
+    ck_assert(mem[n] == 'X');
+    free(ev);
+    free(path);
+    free(st);
+    ck_assert_str_eq(c.event, "download");
+    ck_assert_str_eq(c.path, "/d/f \xc3\xa9");
+    ck_assert_str_eq(c.status, "ok");
+    ck_assert_ptr_null(c.user);
+    ck_assert_ptr_null(c.sha256);
+    ck_assert_int_eq(c.bytes, 42);
+    ck_assert_int_eq(c.ts_ms, 1234);
+    ck_assert_int_eq(c.size, -1);
+    audit_record_init(&r);
+    ck_assert_uint_eq(audit_record_strings_size(&r), 0);
+    free(mem);
+}
+END_TEST
+
 Suite *gateway_audit_suite(void)
 {
     Suite *s = suite_create("gateway/audit");
@@ -2208,6 +2244,7 @@ Suite *gateway_audit_suite(void)
     } cases[] = {
         {"format_parse_ts", test_ts},
         {"record_valid", test_record_valid},
+        {"record_copy", test_record_copy},
         {"parse_line_fast", test_parse_line_fast},
         {"verify_mixed_forms", test_verify_mixed_forms},
         {"verify_pairs", test_verify_pairs},
